@@ -3,9 +3,10 @@
 
 The outputs are committed; the Java tests never run Python. Re-run with
     python3 scripts/npz/make_test_archives.py
-from the repository root (needs numpy). Output is deterministic: values come
-from the formula in ramp() so the Java tests can recompute them, and zip
-timestamps are fixed.
+from the repository root (needs numpy). Values come from the formula in ramp()
+so the Java tests can recompute them. Output is byte-for-byte reproducible
+except numpy_savez*.npz, which go through the real np.savez/np.savez_compressed
+and so carry the current time in their zip headers.
 
 Value formula (shared with NpzReaderTest): element i (C order) of a ramp array is
     (i * 0.25 - 1.5) cast to the dtype

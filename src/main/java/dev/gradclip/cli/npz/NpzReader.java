@@ -69,7 +69,10 @@ public final class NpzReader {
         while (en.hasMoreElements()) {
             ZipEntry e = en.nextElement();
             String entryName = e.getName();
-            if (e.isDirectory() || !entryName.endsWith(".npy") || entryName.length() == 4) {
+            if (entryName.equals(".npy")) {
+                throw new NpzException(label, entryName, "empty array name");
+            }
+            if (e.isDirectory() || !entryName.endsWith(".npy")) {
                 throw new NpzException(label, entryName,
                         "not an .npy entry (np.savez archives hold only NAME.npy entries)");
             }
