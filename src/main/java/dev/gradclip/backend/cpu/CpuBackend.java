@@ -37,6 +37,7 @@ public final class CpuBackend implements ClipBackend {
     private static volatile ExecutorService pool;
 
     private final int threads;
+    private final java.util.concurrent.atomic.AtomicLong chunkWrites = new java.util.concurrent.atomic.AtomicLong();
 
     /** A backend using every available core. */
     public CpuBackend() {
@@ -56,6 +57,11 @@ public final class CpuBackend implements ClipBackend {
 
     public int threads() {
         return threads;
+    }
+
+    /** Chunks this backend has written to so far (a chunk whose values did not change is not written). */
+    public long chunkWrites() {
+        return chunkWrites.get();
     }
 
     @Override
@@ -99,6 +105,7 @@ public final class CpuBackend implements ClipBackend {
             sc.counts[1] = 0;
             clipped[c] = clampChunk(set.get(plan.tensorOf[c]), plan.startOf[c], plan.lengthOf[c], clip.min(), clip.max(), sc);
             nonFinite[c] = sc.counts[1];
+            if (sc.counts[2] != 0) chunkWrites.incrementAndGet();
         });
         return new ClipReport(Operation.CLIP_VALUE, NAME, null, false, Double.NaN, noNorms, 1.0, ones,
                 sum(clipped), sum(nonFinite), total, false);
@@ -175,7 +182,10 @@ public final class CpuBackend implements ClipBackend {
             ChunkPlan plan = new ChunkPlan(set);
             forEachChunk(plan, (c, sc) -> {
                 int t = plan.tensorOf[c];
-                if (writes[t]) scaleChunk(set.get(t), plan.startOf[c], plan.lengthOf[c], scales[t], sc);
+                if (writes[t]) {
+                    scaleChunk(set.get(t), plan.startOf[c], plan.lengthOf[c], scales[t], sc);
+                    chunkWrites.incrementAndGet();
+                }
             });
         }
         return new ClipReport(op, NAME, p, true, n.total, n.tensorNorms, scale, scales, clipped, n.nonFinite, total, false);
@@ -359,7 +369,10 @@ public final class CpuBackend implements ClipBackend {
                     wrote = true;
                 }
                 sc.counts[1] += nonFinite;
-                if (wrote) writeBack(t, start, len, bits);
+                if (wrote) {
+                    sc.counts[2] = 1;
+                    writeBack(t, start, len, bits);
+                }
                 return clipped;
             }
         }
