@@ -1,0 +1,125 @@
+package dev.gradclip;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * An ordered, immutable list of gradient tensor views: the set an operation clips together, as if the
+ * tensors were concatenated. Empty sets and empty tensors are legal. Views may not overlap (an element
+ * would otherwise be scaled twice): construction fails naming the two tensors.
+ */
+public final class GradientSet {
+    private static final GradientSet EMPTY = new GradientSet(List.of());
+
+    private final List<Tensor> tensors;
+    private final long totalElements;
+
+    private GradientSet(List<Tensor> tensors) {
+        this.tensors = tensors;
+        long total = 0;
+        for (Tensor t : tensors) {
+            total = Math.addExact(total, t.size());
+        }
+        this.totalElements = total;
+    }
+
+    public static GradientSet of(Tensor... tensors) {
+        Objects.requireNonNull(tensors, "tensor array is null");
+        return of(Arrays.asList(tensors));
+    }
+
+    public static GradientSet of(List<Tensor> tensors) {
+        Objects.requireNonNull(tensors, "tensor list is null");
+        List<Tensor> copy = new ArrayList<>(tensors.size());
+        for (int i = 0; i < tensors.size(); i++) {
+            Tensor t = tensors.get(i);
+            if (t == null) throw new NullPointerException("tensor " + i + " of the gradient set is null");
+            copy.add(t);
+        }
+        checkNoOverlap(copy);
+        return copy.isEmpty() ? EMPTY : new GradientSet(Collections.unmodifiableList(copy));
+    }
+
+    public static GradientSet empty() {
+        return EMPTY;
+    }
+
+    public List<Tensor> tensors() { return tensors; }
+
+    public Tensor get(int i) { return tensors.get(i); }
+
+    public int size() { return tensors.size(); }
+
+    public boolean isEmpty() { return tensors.isEmpty(); }
+
+    /** Sum of the tensors' element counts. */
+    public long totalElements() { return totalElements; }
+
+    /** Throws {@link IllegalStateException} naming the first tensor whose memory was closed or freed. */
+    public void checkAccessible() {
+        for (int i = 0; i < tensors.size(); i++) {
+            try {
+                tensors.get(i).checkAccessible();
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException("tensor " + i + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ overlap
+
+    private record Extent(int index, long start, long end) {
+    }
+
+    private static void checkNoOverlap(List<Tensor> tensors) {
+        IdentityHashMap<Object, List<Extent>> heap = new IdentityHashMap<>();
+        List<Extent> host = new ArrayList<>();
+        List<Extent> device = new ArrayList<>();
+        for (int i = 0; i < tensors.size(); i++) {
+            Tensor t = tensors.get(i);
+            if (t.size() == 0) continue;
+            if (t instanceof Tensor.FloatArray a) {
+                heap.computeIfAbsent(a.array(), k -> new ArrayList<>()).add(new Extent(i, a.offset(), a.offset() + t.size()));
+            } else if (t instanceof Tensor.DoubleArray a) {
+                heap.computeIfAbsent(a.array(), k -> new ArrayList<>()).add(new Extent(i, a.offset(), a.offset() + t.size()));
+            } else if (t instanceof Tensor.ShortArray a) {
+                heap.computeIfAbsent(a.array(), k -> new ArrayList<>()).add(new Extent(i, a.offset(), a.offset() + t.size()));
+            } else if (t instanceof Tensor.OffHeap o) {
+                host.add(new Extent(i, o.address(), o.address() + t.byteSize()));
+            } else if (t instanceof Tensor.Device d) {
+                device.add(new Extent(i, d.address(), d.address() + t.byteSize()));
+            }
+        }
+        for (List<Extent> extents : heap.values()) {
+            requireDisjoint(extents, "the same array");
+        }
+        requireDisjoint(host, "native memory");
+        requireDisjoint(device, "device memory");
+    }
+
+    private static void requireDisjoint(List<Extent> extents, String where) {
+        if (extents.size() < 2) return;
+        extents.sort(Comparator.comparingLong(Extent::start));
+        Extent prev = extents.get(0);
+        for (int k = 1; k < extents.size(); k++) {
+            Extent e = extents.get(k);
+            if (Long.compareUnsigned(e.start(), prev.end()) < 0) {
+                int a = Math.min(prev.index(), e.index());
+                int b = Math.max(prev.index(), e.index());
+                throw new IllegalArgumentException("tensors " + a + " and " + b + " overlap in " + where
+                        + ": an element would be clipped twice");
+            }
+            if (Long.compareUnsigned(e.end(), prev.end()) > 0) prev = e;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "GradientSet{" + tensors.size() + " tensors, " + totalElements + " elements}";
+    }
+}

@@ -1,0 +1,113 @@
+package dev.gradclip;
+
+import dev.gradclip.internal.Memory;
+import java.util.Objects;
+
+/**
+ * Zeroed native (off-heap) host memory holding {@code count} elements of one {@link DType}; 64-bit sized,
+ * so it can hold tensors beyond 2^31 elements. Views from {@link #tensor()} fail once it is closed.
+ */
+public final class NativeBuffer implements AutoCloseable, Tensor.AutoCloseableOwner {
+    private final DType dtype;
+    private final long count;
+    private volatile long address;
+
+    private NativeBuffer(DType dtype, long count) {
+        this.dtype = Objects.requireNonNull(dtype, "dtype is null");
+        if (count < 0) throw new IllegalArgumentException("negative element count: " + count);
+        if (count > Long.MAX_VALUE / 8) throw new IllegalArgumentException("element count too large: " + count);
+        this.count = count;
+        this.address = Memory.allocate(count * dtype.byteSize());
+    }
+
+    /** Allocates {@code count} zeroed elements. */
+    public static NativeBuffer allocate(DType dtype, long count) {
+        return new NativeBuffer(dtype, count);
+    }
+
+    public DType dtype() { return dtype; }
+
+    public long count() { return count; }
+
+    @Override
+    public boolean isOpen() { return address != 0; }
+
+    /** The address of element 0; fails once closed. */
+    public long address() {
+        long a = address;
+        if (a == 0) throw new IllegalStateException("NativeBuffer is closed");
+        return a;
+    }
+
+    /** A view of every element. */
+    public Tensor tensor() {
+        return tensor(0, count);
+    }
+
+    /** A view of {@code [offset, offset + length)}. */
+    public Tensor tensor(long offset, long length) {
+        if (offset < 0 || length < 0 || offset > count - length) {
+            throw new IndexOutOfBoundsException("view [" + offset + ", +" + length + ") outside a buffer of " + count);
+        }
+        return new Tensor.OffHeap(address() + offset * dtype.byteSize(), length, dtype, this);
+    }
+
+    private long at(long index, DType expected) {
+        if (dtype != expected && !(expected == DType.FLOAT16 && dtype == DType.BFLOAT16)) {
+            throw new IllegalArgumentException("buffer holds " + dtype + ", not " + expected);
+        }
+        if (index < 0 || index >= count) throw new IndexOutOfBoundsException("index " + index + " of " + count);
+        return address() + index * dtype.byteSize();
+    }
+
+    public float getFloat(long index) { return Memory.getFloat(at(index, DType.FLOAT32)); }
+
+    public void putFloat(long index, float v) { Memory.putFloat(at(index, DType.FLOAT32), v); }
+
+    public double getDouble(long index) { return Memory.getDouble(at(index, DType.FLOAT64)); }
+
+    public void putDouble(long index, double v) { Memory.putDouble(at(index, DType.FLOAT64), v); }
+
+    /** Raw bits of a FLOAT16 or BFLOAT16 element. */
+    public short getBits(long index) { return Memory.getShort(at(index, DType.FLOAT16)); }
+
+    public void putBits(long index, short v) { Memory.putShort(at(index, DType.FLOAT16), v); }
+
+    /** Copies {@code src} into elements {@code [index, index + src.length)}. */
+    public void copyFrom(long index, float[] src) {
+        requireFloat32();
+        rangeCheck(index, src.length);
+        Memory.write(address() + index * 4, src, 0, src.length);
+    }
+
+    public void copyTo(long index, float[] dst) {
+        requireFloat32();
+        rangeCheck(index, dst.length);
+        Memory.read(address() + index * 4, dst, 0, dst.length);
+    }
+
+    private void requireFloat32() {
+        if (dtype != DType.FLOAT32) throw new IllegalArgumentException("buffer holds " + dtype + ", not FLOAT32");
+    }
+
+    private void rangeCheck(long index, int length) {
+        if (index < 0 || index > count - length) {
+            throw new IndexOutOfBoundsException("range [" + index + ", +" + length + ") of " + count);
+        }
+    }
+
+    /** Frees the memory; idempotent. Views of this buffer fail afterwards. */
+    @Override
+    public synchronized void close() {
+        long a = address;
+        if (a != 0) {
+            address = 0;
+            Memory.free(a);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "NativeBuffer{" + dtype + " x" + count + (isOpen() ? "" : ", closed") + "}";
+    }
+}

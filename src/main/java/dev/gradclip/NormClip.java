@@ -1,0 +1,42 @@
+package dev.gradclip;
+
+import java.util.Objects;
+
+/**
+ * A norm threshold: used per tensor by {@link Clipper#clipByNorm} and over the whole set by
+ * {@link Clipper#clipByGlobalNorm}. With norm {@code N} and {@code M = maxNorm}, every element is
+ * multiplied by {@code semantics.scale(N, M)}: TORCH {@code min(M/(N+1e-6), 1)}, TF {@code M/max(N, M)}.
+ *
+ * @param maxNorm the threshold M, finite and > 0
+ * @param normType the p of the norm
+ * @param semantics TORCH or TF scale formula
+ * @param nonFinite what to do when a norm is NaN or infinite
+ */
+public record NormClip(double maxNorm, NormType normType, Semantics semantics, NonFinitePolicy nonFinite) {
+    public NormClip {
+        if (Double.isNaN(maxNorm)) throw new IllegalArgumentException("max norm is NaN");
+        if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
+            throw new IllegalArgumentException("max norm must be finite and > 0, got " + maxNorm);
+        }
+        Objects.requireNonNull(normType, "norm type is null");
+        Objects.requireNonNull(semantics, "semantics is null");
+        Objects.requireNonNull(nonFinite, "nonFinite policy is null");
+    }
+
+    /** L2, TORCH semantics, PROPAGATE: {@code clip_grad_norm_(params, maxNorm)}. */
+    public static NormClip of(double maxNorm) {
+        return new NormClip(maxNorm, NormType.L2, Semantics.TORCH, NonFinitePolicy.PROPAGATE);
+    }
+
+    public NormClip withNormType(NormType p) {
+        return new NormClip(maxNorm, p, semantics, nonFinite);
+    }
+
+    public NormClip withSemantics(Semantics s) {
+        return new NormClip(maxNorm, normType, s, nonFinite);
+    }
+
+    public NormClip withNonFinite(NonFinitePolicy policy) {
+        return new NormClip(maxNorm, normType, semantics, policy);
+    }
+}

@@ -1,0 +1,64 @@
+package dev.gradclip.backend.cpu;
+
+/**
+ * The canonical fold of docs/canonical-reduction.md, shared by every level (chunk, tensor, total):
+ * 1,024 fp64 lanes, then per "thread" {@code (L[4t]+L[4t+1]) + (L[4t+2]+L[4t+3])}, then per warp of 32
+ * threads the halving tree 16, 8, 4, 2, 1, then the 8 warps by the halving tree 4, 2, 1. The same order
+ * a CUDA block of 256 threads uses, so the CPU and the kernels agree bit for bit.
+ */
+final class CanonicalFold {
+    static final int LANES = 1024;
+
+    private CanonicalFold() {
+    }
+
+    /** Folds {@code lanes} (length 1,024, destroyed) with +. */
+    static double sum(double[] lanes) {
+        for (int t = 0; t < 256; t++) {
+            int l = 4 * t;
+            lanes[t] = (lanes[l] + lanes[l + 1]) + (lanes[l + 2] + lanes[l + 3]);
+        }
+        for (int w = 0; w < 8; w++) {
+            int b = 32 * w;
+            for (int off = 16; off > 0; off >>= 1) {
+                for (int k = 0; k < off; k++) {
+                    lanes[b + k] = lanes[b + k] + lanes[b + k + off];
+                }
+            }
+        }
+        for (int off = 4; off > 0; off >>= 1) {
+            for (int k = 0; k < off; k++) {
+                lanes[32 * k] = lanes[32 * k] + lanes[32 * (k + off)];
+            }
+        }
+        return lanes[0];
+    }
+
+    /** Folds {@code lanes} (destroyed) with {@link #nanMax}; order-free but kept in the same shape. */
+    static double max(double[] lanes) {
+        double m = 0.0;
+        for (int i = 0; i < LANES; i++) {
+            m = nanMax(m, lanes[i]);
+        }
+        return m;
+    }
+
+    /** NaN if either is NaN, else the larger. */
+    static double nanMax(double a, double b) {
+        return (a > b || a != a) ? a : b;
+    }
+
+    /**
+     * {@code reduce(v[from .. from+count))}: value i goes to lane i mod 1,024 in ascending order, then the fold.
+     * Used for a tensor's chunk partials and for the total over tensor sums.
+     */
+    static double reduce(double[] values, int from, int count, boolean max, double[] lanes) {
+        java.util.Arrays.fill(lanes, 0.0);
+        for (int i = 0; i < count; i++) {
+            int j = i & (LANES - 1);
+            double v = values[from + i];
+            lanes[j] = max ? nanMax(lanes[j], v) : lanes[j] + v;
+        }
+        return max ? max(lanes) : sum(lanes);
+    }
+}

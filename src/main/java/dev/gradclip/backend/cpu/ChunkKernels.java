@@ -1,0 +1,194 @@
+package dev.gradclip.backend.cpu;
+
+import java.util.Arrays;
+
+/**
+ * The per-chunk loops of the CPU backend, on {@code float[]} (fp32, and fp16/bf16 widened to fp32) and
+ * {@code double[]}. Lane {@code j} of a chunk takes elements {@code j, j+1024, j+2048, …} in ascending order;
+ * the inner loops run over 1,024 consecutive lanes so that they vectorise.
+ */
+final class ChunkKernels {
+    private static final int LANES = CanonicalFold.LANES;
+
+    private ChunkKernels() {
+    }
+
+    // ---------------------------------------------------------------- sums of terms, fp32 input
+
+    static double sumSquares(float[] a, int off, int len, double[] lanes) {
+        Arrays.fill(lanes, 0.0);
+        int full = len - (len % LANES);
+        for (int base = 0; base < full; base += LANES) {
+            int o = off + base;
+            for (int v = 0; v < LANES; v++) {
+                double x = a[o + v];
+                lanes[v] += x * x;
+            }
+        }
+        int o = off + full;
+        for (int v = 0, r = len - full; v < r; v++) {
+            double x = a[o + v];
+            lanes[v] += x * x;
+        }
+        return CanonicalFold.sum(lanes);
+    }
+
+    static double sumAbs(float[] a, int off, int len, double[] lanes) {
+        Arrays.fill(lanes, 0.0);
+        int full = len - (len % LANES);
+        for (int base = 0; base < full; base += LANES) {
+            int o = off + base;
+            for (int v = 0; v < LANES; v++) {
+                lanes[v] += Math.abs((double) a[o + v]);
+            }
+        }
+        int o = off + full;
+        for (int v = 0, r = len - full; v < r; v++) {
+            lanes[v] += Math.abs((double) a[o + v]);
+        }
+        return CanonicalFold.sum(lanes);
+    }
+
+    static double maxAbs(float[] a, int off, int len, double[] lanes) {
+        Arrays.fill(lanes, 0.0);
+        for (int i = 0; i < len; i++) {
+            int v = i & (LANES - 1);
+            lanes[v] = CanonicalFold.nanMax(lanes[v], Math.abs((double) a[off + i]));
+        }
+        return CanonicalFold.max(lanes);
+    }
+
+    static double sumPow(float[] a, int off, int len, double p, double[] lanes) {
+        Arrays.fill(lanes, 0.0);
+        for (int i = 0; i < len; i++) {
+            lanes[i & (LANES - 1)] += Math.pow(Math.abs((double) a[off + i]), p);
+        }
+        return CanonicalFold.sum(lanes);
+    }
+
+    static long countNonFinite(float[] a, int off, int len) {
+        long n = 0;
+        for (int i = 0; i < len; i++) {
+            if (!Float.isFinite(a[off + i])) n++;
+        }
+        return n;
+    }
+
+    // ---------------------------------------------------------------- sums of terms, fp64 input
+
+    static double sumSquares(double[] a, int off, int len, double[] lanes) {
+        Arrays.fill(lanes, 0.0);
+        int full = len - (len % LANES);
+        for (int base = 0; base < full; base += LANES) {
+            int o = off + base;
+            for (int v = 0; v < LANES; v++) {
+                double x = a[o + v];
+                lanes[v] += x * x;
+            }
+        }
+        int o = off + full;
+        for (int v = 0, r = len - full; v < r; v++) {
+            double x = a[o + v];
+            lanes[v] += x * x;
+        }
+        return CanonicalFold.sum(lanes);
+    }
+
+    static double sumAbs(double[] a, int off, int len, double[] lanes) {
+        Arrays.fill(lanes, 0.0);
+        for (int i = 0; i < len; i++) {
+            lanes[i & (LANES - 1)] += Math.abs(a[off + i]);
+        }
+        return CanonicalFold.sum(lanes);
+    }
+
+    static double maxAbs(double[] a, int off, int len, double[] lanes) {
+        Arrays.fill(lanes, 0.0);
+        for (int i = 0; i < len; i++) {
+            int v = i & (LANES - 1);
+            lanes[v] = CanonicalFold.nanMax(lanes[v], Math.abs(a[off + i]));
+        }
+        return CanonicalFold.max(lanes);
+    }
+
+    static double sumPow(double[] a, int off, int len, double p, double[] lanes) {
+        Arrays.fill(lanes, 0.0);
+        for (int i = 0; i < len; i++) {
+            lanes[i & (LANES - 1)] += Math.pow(Math.abs(a[off + i]), p);
+        }
+        return CanonicalFold.sum(lanes);
+    }
+
+    static long countNonFinite(double[] a, int off, int len) {
+        long n = 0;
+        for (int i = 0; i < len; i++) {
+            if (!Double.isFinite(a[off + i])) n++;
+        }
+        return n;
+    }
+
+    // ---------------------------------------------------------------- clamp: y = isnan(x) ? x : min'(max'(x, lo), hi)
+
+    /**
+     * Clamps in place, writing only elements whose value changes (or equals a bound, for signed zeros).
+     * Returns the number of elements with {@code x < lo || x > hi}; adds to {@code counts[1]} the
+     * non-finite ones and sets {@code counts[2]} to 1 if anything was written.
+     */
+    static long clamp(float[] a, int off, int len, float lo, float hi, long[] counts) {
+        long clipped = 0;
+        long nonFinite = 0;
+        boolean wrote = false;
+        for (int i = off, end = off + len; i < end; i++) {
+            float x = a[i];
+            if (x > lo && x < hi) continue; // inside: the common case, nothing to write
+            if (x != x) {
+                nonFinite++;
+                continue;
+            }
+            if (Float.isInfinite(x)) nonFinite++;
+            if (x < lo || x > hi) clipped++;
+            float m = x > lo ? x : lo;
+            a[i] = m < hi ? m : hi;
+            wrote = true;
+        }
+        counts[1] += nonFinite;
+        if (wrote) counts[2] = 1;
+        return clipped;
+    }
+
+    static long clamp(double[] a, int off, int len, double lo, double hi, long[] counts) {
+        long clipped = 0;
+        long nonFinite = 0;
+        boolean wrote = false;
+        for (int i = off, end = off + len; i < end; i++) {
+            double x = a[i];
+            if (x > lo && x < hi) continue;
+            if (x != x) {
+                nonFinite++;
+                continue;
+            }
+            if (Double.isInfinite(x)) nonFinite++;
+            if (x < lo || x > hi) clipped++;
+            double m = x > lo ? x : lo;
+            a[i] = m < hi ? m : hi;
+            wrote = true;
+        }
+        counts[1] += nonFinite;
+        if (wrote) counts[2] = 1;
+        return clipped;
+    }
+
+    // ---------------------------------------------------------------- scale: y = x * s
+
+    static void scale(float[] a, int off, int len, float s) {
+        for (int i = off, end = off + len; i < end; i++) {
+            a[i] *= s;
+        }
+    }
+
+    static void scale(double[] a, int off, int len, double s) {
+        for (int i = off, end = off + len; i < end; i++) {
+            a[i] *= s;
+        }
+    }
+}

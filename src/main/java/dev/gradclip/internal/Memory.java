@@ -1,0 +1,111 @@
+package dev.gradclip.internal;
+
+import java.lang.reflect.Field;
+import java.nio.Buffer;
+
+/**
+ * Raw off-heap memory access for tensors that live outside the Java heap (native buffers, direct NIO
+ * buffers, JavaCPP pointers). Every access copies whole ranges between an address and a Java array, so
+ * 64-bit addresses and lengths beyond 2^31 elements work. Not part of the public API.
+ */
+public final class Memory {
+    private static final sun.misc.Unsafe UNSAFE;
+    private static final long BUFFER_ADDRESS_OFFSET;
+    private static final long FLOAT_BASE;
+    private static final long DOUBLE_BASE;
+    private static final long SHORT_BASE;
+
+    static {
+        try {
+            Field f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            UNSAFE = (sun.misc.Unsafe) f.get(null);
+            BUFFER_ADDRESS_OFFSET = UNSAFE.objectFieldOffset(Buffer.class.getDeclaredField("address"));
+            FLOAT_BASE = UNSAFE.arrayBaseOffset(float[].class);
+            DOUBLE_BASE = UNSAFE.arrayBaseOffset(double[].class);
+            SHORT_BASE = UNSAFE.arrayBaseOffset(short[].class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private Memory() {
+    }
+
+    /** Allocates {@code bytes} of native memory, zeroed. Throws OutOfMemoryError when it cannot. */
+    public static long allocate(long bytes) {
+        if (bytes < 0) throw new IllegalArgumentException("negative allocation: " + bytes);
+        long address = UNSAFE.allocateMemory(Math.max(bytes, 1));
+        UNSAFE.setMemory(address, Math.max(bytes, 1), (byte) 0);
+        return address;
+    }
+
+    public static void free(long address) {
+        UNSAFE.freeMemory(address);
+    }
+
+    /** The native address of a direct buffer's element 0 (ignores position). */
+    public static long bufferAddress(Buffer directBuffer) {
+        return UNSAFE.getLong(directBuffer, BUFFER_ADDRESS_OFFSET);
+    }
+
+    private static final long COPY_STEP = 1L << 20; // bytes per copyMemory call, keeps safepoints short
+
+    private static void copy(Object srcBase, long srcOffset, Object dstBase, long dstOffset, long bytes) {
+        while (bytes > 0) {
+            long n = Math.min(bytes, COPY_STEP);
+            UNSAFE.copyMemory(srcBase, srcOffset, dstBase, dstOffset, n);
+            srcOffset += n;
+            dstOffset += n;
+            bytes -= n;
+        }
+    }
+
+    public static void read(long address, float[] dst, int dstIndex, int count) {
+        check(dst.length, dstIndex, count);
+        copy(null, address, dst, FLOAT_BASE + 4L * dstIndex, 4L * count);
+    }
+
+    public static void write(long address, float[] src, int srcIndex, int count) {
+        check(src.length, srcIndex, count);
+        copy(src, FLOAT_BASE + 4L * srcIndex, null, address, 4L * count);
+    }
+
+    public static void read(long address, double[] dst, int dstIndex, int count) {
+        check(dst.length, dstIndex, count);
+        copy(null, address, dst, DOUBLE_BASE + 8L * dstIndex, 8L * count);
+    }
+
+    public static void write(long address, double[] src, int srcIndex, int count) {
+        check(src.length, srcIndex, count);
+        copy(src, DOUBLE_BASE + 8L * srcIndex, null, address, 8L * count);
+    }
+
+    public static void read(long address, short[] dst, int dstIndex, int count) {
+        check(dst.length, dstIndex, count);
+        copy(null, address, dst, SHORT_BASE + 2L * dstIndex, 2L * count);
+    }
+
+    public static void write(long address, short[] src, int srcIndex, int count) {
+        check(src.length, srcIndex, count);
+        copy(src, SHORT_BASE + 2L * srcIndex, null, address, 2L * count);
+    }
+
+    public static float getFloat(long address) { return UNSAFE.getFloat(address); }
+
+    public static void putFloat(long address, float v) { UNSAFE.putFloat(address, v); }
+
+    public static double getDouble(long address) { return UNSAFE.getDouble(address); }
+
+    public static void putDouble(long address, double v) { UNSAFE.putDouble(address, v); }
+
+    public static short getShort(long address) { return UNSAFE.getShort(address); }
+
+    public static void putShort(long address, short v) { UNSAFE.putShort(address, v); }
+
+    private static void check(int length, int index, int count) {
+        if (index < 0 || count < 0 || index > length - count) {
+            throw new IndexOutOfBoundsException("range [" + index + ", " + index + "+" + count + ") of array of " + length);
+        }
+    }
+}
