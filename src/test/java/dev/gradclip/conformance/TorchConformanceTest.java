@@ -244,7 +244,6 @@ class TorchConformanceTest {
         boolean error = c.flag("error_if_nonfinite");
         if (!(maxNorm > 0)) {
             // torch accepts max_norm = 0 (zeroes everything); NormClip requires a threshold > 0
-            Object[] arrays = arrays(c.inputs());
             assertThrows(IllegalArgumentException.class,
                     () -> new NormClip(maxNorm, p, Semantics.TORCH, NonFinitePolicy.PROPAGATE), c.toString());
             return c.name() + ": max_norm = 0 rejected by NormClip (torch zeroes every gradient)";
