@@ -7,7 +7,7 @@ import java.util.Objects;
  * {@link Clipper#clipByGlobalNorm}. With norm {@code N} and {@code M = maxNorm}, every element is
  * multiplied by {@code semantics.scale(N, M)}: TORCH {@code min(M/(N+1e-6), 1)}, TF {@code M/max(N, M)}.
  *
- * @param maxNorm the threshold M, finite and > 0
+ * @param maxNorm the threshold M, finite and ≥ 0 (0 zeroes every gradient with TORCH semantics, as torch does)
  * @param normType the p of the norm
  * @param semantics TORCH or TF scale formula
  * @param nonFinite what to do when a norm is NaN or infinite
@@ -15,8 +15,8 @@ import java.util.Objects;
 public record NormClip(double maxNorm, NormType normType, Semantics semantics, NonFinitePolicy nonFinite) {
     public NormClip {
         if (Double.isNaN(maxNorm)) throw new IllegalArgumentException("max norm is NaN");
-        if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
-            throw new IllegalArgumentException("max norm must be finite and > 0, got " + maxNorm);
+        if (maxNorm < 0 || Double.isInfinite(maxNorm)) {
+            throw new IllegalArgumentException("max norm must be finite and >= 0, got " + maxNorm);
         }
         Objects.requireNonNull(normType, "norm type is null");
         Objects.requireNonNull(semantics, "semantics is null");

@@ -43,8 +43,8 @@ class BadInputTest {
     @Test
     void badThresholds() {
         fails(IllegalArgumentException.class, "NaN", () -> NormClip.of(Double.NaN));
-        fails(IllegalArgumentException.class, "> 0", () -> NormClip.of(-1));
-        fails(IllegalArgumentException.class, "> 0", () -> NormClip.of(0));
+        fails(IllegalArgumentException.class, ">= 0", () -> NormClip.of(-1));
+        fails(IllegalArgumentException.class, ">= 0", () -> NormClip.of(-Double.MIN_VALUE));
         fails(IllegalArgumentException.class, "finite", () -> NormClip.of(Double.POSITIVE_INFINITY));
         fails(IllegalArgumentException.class, "greater than max", () -> ValueClip.between(2, 1));
         fails(IllegalArgumentException.class, "min is NaN", () -> ValueClip.between(Double.NaN, 1));

@@ -190,10 +190,11 @@ class ClipperSemanticsTest {
         double[] d = {-2, 0.25, 7};
         clipper.clipByValue(GradientSet.of(Tensor.of(d)), ValueClip.between(0, 5));
         assertArrayEquals(new double[] {0, 0.25, 5}, d);
-        // a signed zero at a bound takes the bound, as torch's vectorised clamp does
-        float[] z = {-0f};
-        clipper.clipByValue(GradientSet.of(Tensor.of(z)), ValueClip.between(0, 1));
-        assertEquals(Float.floatToRawIntBits(0f), Float.floatToRawIntBits(z[0]));
+        // a value equal to a bound is kept as it is, signed zero included, as torch.clamp does on the CPU
+        float[] z = {-0f, 0f};
+        ClipReport zr = clipper.clipByValue(GradientSet.of(Tensor.of(z)), ValueClip.between(0, 0));
+        assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(z[0]));
+        assertEquals(0, zr.clippedElements());
     }
 
     @Test
@@ -218,6 +219,23 @@ class ClipperSemanticsTest {
         float expected = HalfFloatsAccess.toFloat(HalfFloatsAccess.half(Truth.scaledExactly(60000f, scale)));
         float got = HalfFloatsAccess.toFloat(h[0]);
         assertTrue(Math.abs(got - expected) <= Math.ulp(expected) * 8, got + " vs " + expected);
+    }
+
+    @Test
+    void tinyRenormalizeAndHugeClipKeepFp64Precision() {
+        // 1/N overflows fp32 for N < ~3e-39: the tensor is scaled in fp64 and rounded once
+        float[] tiny = {3e-40f, -4e-40f};
+        ClipReport r = clipper.renormalize(GradientSet.of(Tensor.of(tiny)), NormType.L2, NonFinitePolicy.PROPAGATE);
+        assertTrue(Double.isFinite(r.scale()) && (float) r.scale() == Float.POSITIVE_INFINITY, "scale " + r.scale());
+        assertEquals((float) (3e-40f * r.scale()), tiny[0]);
+        assertEquals(0.6f, tiny[0], 1e-3f);
+        // M/N below fp32's smallest normal: multiplied in fp64, not by a zero or subnormal fp32 scale
+        float[] huge = {3e38f, -3e38f};
+        clipper.clipByGlobalNorm(GradientSet.of(Tensor.of(huge)), NormClip.of(1e-6).withSemantics(Semantics.TF));
+        assertEquals(1e-6 / Math.sqrt(2), huge[0], 1e-12);
+        float[] z = {3, 4};
+        clipper.clipByGlobalNorm(GradientSet.of(Tensor.of(z)), NormClip.of(0));
+        assertArrayEquals(new float[] {0, 0}, z, "max_norm 0 zeroes the gradients, as in torch");
     }
 
     @Test

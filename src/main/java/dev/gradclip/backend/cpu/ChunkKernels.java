@@ -127,10 +127,10 @@ final class ChunkKernels {
         return n;
     }
 
-    // ---------------------------------------------------------------- clamp: y = isnan(x) ? x : min'(max'(x, lo), hi)
+    // ---------------------------------------------------------------- clamp: t = x < lo ? lo : x; y = hi < t ? hi : t
 
     /**
-     * Clamps in place, writing only elements whose value changes (or equals a bound, for signed zeros).
+     * Clamps in place as {@code torch.clamp} does on the CPU, writing only the clipped elements.
      * Returns the number of elements with {@code x < lo || x > hi}; adds to {@code counts[1]} the
      * non-finite ones and sets {@code counts[2]} to 1 if anything was written.
      */
@@ -140,15 +140,16 @@ final class ChunkKernels {
         boolean wrote = false;
         for (int i = off, end = off + len; i < end; i++) {
             float x = a[i];
-            if (x > lo && x < hi) continue; // inside: the common case, nothing to write
-            if (x != x) {
-                nonFinite++;
+            if (x < lo) {
+                a[i] = lo;
+            } else if (hi < x) {
+                a[i] = hi;
+            } else {
+                if (x != x || x - x != 0) nonFinite++; // NaN stays as it is; an infinite bound keeps ±inf
                 continue;
             }
-            if (Float.isInfinite(x)) nonFinite++;
-            if (x < lo || x > hi) clipped++;
-            float m = x > lo ? x : lo;
-            a[i] = m < hi ? m : hi;
+            if (x - x != 0) nonFinite++; // ±inf (NaN never reaches here)
+            clipped++;
             wrote = true;
         }
         counts[1] += nonFinite;
@@ -162,15 +163,16 @@ final class ChunkKernels {
         boolean wrote = false;
         for (int i = off, end = off + len; i < end; i++) {
             double x = a[i];
-            if (x > lo && x < hi) continue;
-            if (x != x) {
-                nonFinite++;
+            if (x < lo) {
+                a[i] = lo;
+            } else if (hi < x) {
+                a[i] = hi;
+            } else {
+                if (x != x || x - x != 0) nonFinite++; // NaN stays as it is; an infinite bound keeps ±inf
                 continue;
             }
-            if (Double.isInfinite(x)) nonFinite++;
-            if (x < lo || x > hi) clipped++;
-            double m = x > lo ? x : lo;
-            a[i] = m < hi ? m : hi;
+            if (x - x != 0) nonFinite++; // ±inf (NaN never reaches here)
+            clipped++;
             wrote = true;
         }
         counts[1] += nonFinite;
@@ -179,6 +181,13 @@ final class ChunkKernels {
     }
 
     // ---------------------------------------------------------------- scale: y = x * s
+
+    /** {@code y = (float) ((double) x * s)}: the fp64 path for a scale that is not a normal float. */
+    static void scaleWide(float[] a, int off, int len, double s) {
+        for (int i = off, end = off + len; i < end; i++) {
+            a[i] = (float) (a[i] * s);
+        }
+    }
 
     static void scale(float[] a, int off, int len, float s) {
         for (int i = off, end = off + len; i < end; i++) {

@@ -148,7 +148,7 @@ public final class CpuBackend implements ClipBackend {
     private ClipReport perTensor(GradientSet set, Norms n, Operation op, NormType p, NonFinitePolicy policy,
                                  DoubleUnaryOperator rule) {
         double[] scales = new double[set.size()];
-        double min = 1.0;
+        double min = scales.length == 0 ? 1.0 : Double.POSITIVE_INFINITY;
         String problem = null;
         for (int t = 0; t < scales.length; t++) {
             scales[t] = rule.applyAsDouble(n.tensorNorms[t]);
@@ -356,15 +356,17 @@ public final class CpuBackend implements ClipBackend {
                 boolean wrote = false;
                 for (int i = off[0], end = off[0] + len; i < end; i++) {
                     float x = half ? HalfFloats.halfToFloat(bits[i]) : HalfFloats.bfloat16ToFloat(bits[i]);
-                    if (x > lo && x < hi) continue;
-                    if (x != x) {
-                        nonFinite++;
+                    float y;
+                    if (x < lo) {
+                        y = lo;
+                    } else if (hi < x) {
+                        y = hi;
+                    } else {
+                        if (x != x || x - x != 0) nonFinite++;
                         continue;
                     }
-                    if (Float.isInfinite(x)) nonFinite++;
-                    if (x < lo || x > hi) clipped++;
-                    float m = x > lo ? x : lo;
-                    float y = m < hi ? m : hi;
+                    if (x - x != 0) nonFinite++;
+                    clipped++;
                     bits[i] = half ? HalfFloats.floatToHalf(y) : HalfFloats.floatToBfloat16(y);
                     wrote = true;
                 }
@@ -376,6 +378,14 @@ public final class CpuBackend implements ClipBackend {
                 return clipped;
             }
         }
+    }
+
+    /**
+     * A NaN scale counts as normal here (it propagates the same either way); a 0, subnormal or infinite
+     * fp32 scale has lost the fp64 scale's precision, so those tensors are multiplied in fp64 instead.
+     */
+    static boolean isNormalFloat(float s) {
+        return s != s || (Math.abs(s) >= Float.MIN_NORMAL && Math.abs(s) <= Float.MAX_VALUE);
     }
 
     /** {@code y = x * scale}: one fp32 multiply by {@code (float) scale} (fp64 storage: by {@code scale}), RNE to storage. */
@@ -390,21 +400,20 @@ public final class CpuBackend implements ClipBackend {
             }
             case FLOAT32: {
                 float[] a = floats(t, start, len, sc, off);
-                ChunkKernels.scale(a, off[0], len, (float) scale);
+                if (isNormalFloat((float) scale)) ChunkKernels.scale(a, off[0], len, (float) scale);
+                else ChunkKernels.scaleWide(a, off[0], len, scale);
                 writeBack(t, start, len, a);
                 return;
             }
             default: {
-                float s = (float) scale;
                 short[] bits = shorts(t, start, len, sc, off);
+                float[] f = widen(bits, off[0], len, t.dtype(), sc);
+                if (isNormalFloat((float) scale)) ChunkKernels.scale(f, 0, len, (float) scale);
+                else ChunkKernels.scaleWide(f, 0, len, scale);
                 if (t.dtype() == DType.FLOAT16) {
-                    for (int i = off[0], end = off[0] + len; i < end; i++) {
-                        bits[i] = HalfFloats.floatToHalf(HalfFloats.halfToFloat(bits[i]) * s);
-                    }
+                    for (int i = 0; i < len; i++) bits[off[0] + i] = HalfFloats.floatToHalf(f[i]);
                 } else {
-                    for (int i = off[0], end = off[0] + len; i < end; i++) {
-                        bits[i] = HalfFloats.floatToBfloat16(HalfFloats.bfloat16ToFloat(bits[i]) * s);
-                    }
+                    for (int i = 0; i < len; i++) bits[off[0] + i] = HalfFloats.floatToBfloat16(f[i]);
                 }
                 writeBack(t, start, len, bits);
             }
