@@ -7,6 +7,8 @@
 #include "emu/cuda_emu.h"
 #else
 #include <cuda_runtime.h>
+// One launch macro for both backends (the emulated one is in emu/cuda_emu.h).
+#define GC_LAUNCH(kernel, grid, block, stream, ...) kernel<<<(grid), (block), 0, (stream)>>>(__VA_ARGS__)
 #endif
 
 namespace gc {

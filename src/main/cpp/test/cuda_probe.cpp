@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 #include "gradclip.h"
 
@@ -15,7 +16,8 @@ int main() {
   CHECK(std::strcmp(gc_backend_name(), "cuda") == 0, "backend name %s", gc_backend_name());
   int32_t count = -1, err = -1;
   const int rc = gc_probe(&count, &err);
-  std::printf("gc_probe: rc %d, devices %d, cudaError %d, message '%s'\n", rc, count, err, gc_last_error());
+  const std::string probe_msg = gc_last_error();
+  std::printf("gc_probe: rc %d, devices %d, cudaError %d, message '%s'\n", rc, count, err, probe_msg.c_str());
   gc_engine* e = nullptr;
   CHECK(gc_engine_create(&e) == GC_OK, "engine create");
   int64_t cnt = -1, addr = 0;
@@ -25,7 +27,7 @@ int main() {
   if (rc != GC_OK) {
     CHECK(rc == GC_ERR_UNAVAILABLE, "probe rc %d", rc);
     CHECK(err == 35 || err == 100, "cudaError %d", err);
-    CHECK(std::strstr(gc_last_error(), "cudaGetDeviceCount") != nullptr, "message names cudaGetDeviceCount");
+    CHECK(std::strstr(probe_msg.c_str(), "cudaGetDeviceCount") != nullptr, "message names cudaGetDeviceCount");
     int64_t d = 0;
     const int arc = gc_device_alloc(1024, &d);
     CHECK(arc == GC_ERR_CUDA || arc == GC_ERR_UNAVAILABLE, "alloc without a device: rc %d (%s)", arc, gc_last_error());
