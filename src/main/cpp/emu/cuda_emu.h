@@ -38,8 +38,9 @@ struct BlockCtx {
   uint3 bid;
   dim3 bdim, gdim;
 };
-// initial-exec TLS for these few bytes: no __tls_get_addr call per threadIdx access
-#define GC_EMU_TLS __attribute__((tls_model("initial-exec")))
+// Default (global-dynamic) TLS on purpose: an initial-exec variable would put the library's whole TLS
+// block into the static TLS surplus, and a JVM dlopen()s this library late.
+#define GC_EMU_TLS
 extern GC_EMU_TLS thread_local ThreadCtx* tl_thread;
 extern GC_EMU_TLS thread_local BlockCtx tl_block;
 
