@@ -329,16 +329,16 @@ int gc_run(gc_engine* e, int32_t op, const int64_t* addresses, const int64_t* co
   e->res_n = n;
   e->res_op = op;
   e->has_result = true;
-#ifndef GC_EMULATED
   if (flags & GC_FLAG_ASYNC) {
+    // Outputs and the ERROR status come from gc_engine_result(), on both backends (the emulated one
+    // has already finished the work here).
+#ifndef GC_EMULATED
     if (!e->done) GC_CUDA_TRY(cudaEventCreateWithFlags(&e->done, cudaEventDisableTiming));
     GC_CUDA_TRY(cudaEventRecord(e->done, s));
     e->pending = true;
+#endif
     return GC_OK;
   }
-#else
-  (void)flags;
-#endif
   GC_CUDA_TRY(cudaStreamSynchronize(s));
   return unpack(e, tensor_norms, tensor_scales, summary, result_counts);
 }

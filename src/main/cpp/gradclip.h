@@ -91,8 +91,10 @@ GC_API void gc_engine_destroy(gc_engine* e);
  * norm; CLIP_GLOBAL_NORM, NORMS a non-finite total norm. With GC_NONFINITE_ERROR the data are not
  * written and GC_ERR_NONFINITE is returned (outputs are still filled); GC_NONFINITE_SKIP: data not
  * written, skipped = 1, GC_OK.
- * flags & GC_FLAG_ASYNC (cuda only; emulated runs synchronously): the call returns after queuing the
- * work; gc_engine_result() waits and copies the outputs (and returns GC_ERR_NONFINITE for ERROR).
+ * flags & GC_FLAG_ASYNC: the call returns GC_OK after queuing the work (emulated: after doing it) and
+ * writes no output; gc_engine_result() waits and copies the outputs (and returns GC_ERR_NONFINITE for
+ * ERROR). Argument and CUDA errors are still returned by gc_run itself. A further gc_run on the same
+ * engine first waits for a pending asynchronous run (its result is then replaced).
  */
 GC_API int gc_run(gc_engine* e, int32_t op, const int64_t* addresses, const int64_t* counts, const int32_t* dtypes, int64_t n,
                   double a, double b, double norm_p, int32_t semantics, int32_t nonfinite, int64_t stream, int32_t flags,

@@ -132,8 +132,11 @@ struct Sched {
   void* arg = nullptr;
   int nthreads = 0, live = 0;
   Barrier block_bar;
-  std::vector<uint64_t> shfl_log[kMaxThreads];  // values offered by each thread since the last barrier
-  uint32_t shfl_base[kMaxThreads] = {};         // shuffles made by the thread before its log's first entry
+  // values offered by thread i since the last barrier: log_buf[i * log_cap + k], k < log_len[i]
+  std::vector<uint64_t> log_buf;
+  uint32_t log_cap = 0;
+  uint32_t log_len[kMaxThreads] = {};
+  uint32_t shfl_base[kMaxThreads] = {};  // shuffles made by thread i before its log's first entry
   uint64_t progress = 0;
   Fiber* cur = nullptr;
 
@@ -212,8 +215,8 @@ void release(Sched& s) {
   s.block_bar.arrived = 0;
   ++s.block_bar.gen;
   for (int i = 0; i < s.nthreads; ++i) {  // every thread is at the barrier: no shuffle reads older entries
-    s.shfl_base[i] += static_cast<uint32_t>(s.shfl_log[i].size());
-    s.shfl_log[i].clear();
+    s.shfl_base[i] += s.log_len[i];
+    s.log_len[i] = 0;
   }
 }
 
@@ -268,8 +271,10 @@ void run_block(Sched& s) {
   const int n = s.nthreads;
   s.live = n;
   s.block_bar = Barrier{};
+  if (s.log_cap == 0) s.log_cap = 32;
+  if (s.log_buf.size() < static_cast<size_t>(n) * s.log_cap) s.log_buf.assign(static_cast<size_t>(n) * s.log_cap, 0);
   for (int i = 0; i < n; ++i) {
-    s.shfl_log[i].clear();
+    s.log_len[i] = 0;
     s.shfl_base[i] = 0;
   }
   for (int i = 0; i < n; ++i) {
@@ -326,13 +331,25 @@ void syncthreads() {
   barrier_wait(s);
 }
 
+namespace {
+void grow_logs(Sched& s) {  // more shuffles between two barriers than the logs hold: double them
+  const uint32_t cap = s.log_cap * 2;
+  std::vector<uint64_t> b(static_cast<size_t>(s.nthreads) * cap, 0);
+  for (int i = 0; i < s.nthreads; ++i)
+    for (uint32_t k = 0; k < s.log_len[i]; ++k) b[static_cast<size_t>(i) * cap + k] = s.log_buf[static_cast<size_t>(i) * s.log_cap + k];
+  s.log_buf.swap(b);
+  s.log_cap = cap;
+}
+}  // namespace
+
 uint64_t shfl_down_bits(unsigned mask, uint64_t bits, unsigned delta) {
   if (mask != 0xffffffffu) fatal("__shfl_down_sync: only the full mask is emulated");
   Sched& s = *tl_sched_raw;
   if (!s.active || !s.cur) fatal("__shfl_down_sync outside a kernel");
   ThreadCtx& t = s.cur->ctx;
   const uint32_t seq = t.shfl_seq++;
-  s.shfl_log[t.linear].push_back(bits);
+  if (s.log_len[t.linear] == s.log_cap) grow_logs(s);
+  s.log_buf[static_cast<size_t>(t.linear) * s.log_cap + s.log_len[t.linear]++] = bits;
   ++s.progress;
   const unsigned src = static_cast<unsigned>(t.lane) + delta;
   const int j = t.warp * 32 + static_cast<int>(src);
@@ -340,7 +357,7 @@ uint64_t shfl_down_bits(unsigned mask, uint64_t bits, unsigned delta) {
   for (;;) {
     if (seq < s.shfl_base[j]) fatal("__shfl_down_sync: lanes of a warp made different numbers of shuffles");
     const uint32_t k = seq - s.shfl_base[j];
-    if (k < s.shfl_log[j].size()) return s.shfl_log[j][k];
+    if (k < s.log_len[j]) return s.log_buf[static_cast<size_t>(j) * s.log_cap + k];
     if (s.fibers[static_cast<size_t>(j)].done) fatal("__shfl_down_sync: the source lane has exited");
     to_sched(s, *s.cur, false);  // the source lane has not reached this shuffle yet
   }

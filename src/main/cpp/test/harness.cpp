@@ -366,7 +366,8 @@ bool run_and_compare(gc_engine* e, int op, const std::vector<Tensor>& in, double
   if (async) {
     o.rc = gc_run(e, op, addr.data(), cnt.data(), dts.data(), static_cast<int64_t>(n), a, b, p, sem, pol, 0, GC_FLAG_ASYNC,
                   nullptr, nullptr, nullptr, nullptr);
-    if (o.rc == GC_OK || o.rc == GC_ERR_NONFINITE) o.rc = gc_engine_result(e, o.norms.data(), o.scales.data(), o.summary, o.counts);
+    CHECK(o.rc == GC_OK, "[%s] async gc_run returned %d", label, o.rc);
+    if (o.rc == GC_OK) o.rc = gc_engine_result(e, o.norms.data(), o.scales.data(), o.summary, o.counts);
   } else {
     o.rc = gc_run(e, op, addr.data(), cnt.data(), dts.data(), static_cast<int64_t>(n), a, b, p, sem, pol, 0, 0, o.norms.data(),
                   o.scales.data(), o.summary, o.counts);
