@@ -1,0 +1,768 @@
+// harness.cpp - randomized bitwise checks of the emulated kernels (through gc_run) against a plain C++
+// reference implementation of docs/canonical-reduction.md ("the CPU reference next to the kernel").
+//
+// Environment: GC_TEST_SEED (default 20261124), GC_TEST_QUICK=1 (skips the 67M-element case and
+// shortens the loops), GC_TEST_LEAK_ITERS (default 100000).
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+#include <chrono>
+
+#include "gradclip.h"
+
+// the device conversions, to test them directly (host build of the same code)
+#define GC_EMULATED 1
+#include "../../cuda/gc_numeric.cuh"
+
+namespace {
+
+// ====================================================================================================
+// Reference implementation
+// ====================================================================================================
+uint64_t dbits(double d) { uint64_t u; std::memcpy(&u, &d, 8); return u; }
+uint32_t fbits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
+float fromfbits(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+
+// double -> binary format (ebits, mbits) with one RNE rounding, via nearbyint on exact scalings.
+uint16_t ref_to_small(double x, int ebits, int mbits) {
+  const int bias = (1 << (ebits - 1)) - 1, emin = 1 - bias;
+  const uint32_t sign = std::signbit(x) ? 1u << (ebits + mbits) : 0u;
+  const uint32_t inf = ((1u << ebits) - 1u) << mbits;
+  if (std::isnan(x)) return static_cast<uint16_t>(sign | inf | (1u << (mbits - 1)));
+  const double ax = std::fabs(x);
+  const double overflow = std::ldexp(2.0 - std::ldexp(1.0, -(mbits + 1)), bias);
+  if (ax >= overflow) return static_cast<uint16_t>(sign | inf);
+  if (ax < std::ldexp(1.0, emin)) {
+    const double q = std::nearbyint(std::ldexp(ax, mbits - emin));
+    return static_cast<uint16_t>(sign | static_cast<uint32_t>(q));
+  }
+  int E;
+  std::frexp(ax, &E);
+  const int e = E - 1;
+  const double q = std::nearbyint(std::ldexp(ax, mbits - e));
+  const uint32_t b = (static_cast<uint32_t>(e + bias) << mbits) + static_cast<uint32_t>(q) - (1u << mbits);
+  return static_cast<uint16_t>(sign | b);
+}
+double ref_from_small(uint16_t h, int ebits, int mbits) {
+  const int bias = (1 << (ebits - 1)) - 1;
+  const bool neg = (h >> (ebits + mbits)) & 1;
+  const uint32_t e = (h >> mbits) & ((1u << ebits) - 1u), m = h & ((1u << mbits) - 1u);
+  double v;
+  if (e == (1u << ebits) - 1u) v = m ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
+  else if (e == 0) v = std::ldexp(static_cast<double>(m), 1 - bias - mbits);
+  else v = std::ldexp(static_cast<double>((1u << mbits) + m), static_cast<int>(e) - bias - mbits);
+  return neg ? -v : v;
+}
+
+int esize(int dt) { return dt == GC_FLOAT64 ? 8 : dt == GC_FLOAT32 ? 4 : 2; }
+
+struct Tensor {
+  int dtype = GC_FLOAT32;
+  int64_t count = 0;
+  int misalign = 0;               // elements of offset from a 64-byte boundary
+  std::vector<uint64_t> storage;  // 8-byte aligned backing
+  Tensor() = default;
+  Tensor(const Tensor& o) { *this = o; }
+  Tensor& operator=(const Tensor& o) {  // copies the elements, realigned (base() depends on the allocation)
+    if (this == &o) return *this;
+    dtype = o.dtype; count = o.count; misalign = o.misalign;
+    alloc();
+    std::memcpy(base(), o.base(), static_cast<size_t>(count * esize(dtype)));
+    return *this;
+  }
+  Tensor(Tensor&&) = default;
+  Tensor& operator=(Tensor&&) = default;
+  // 64-byte aligned start plus `misalign` elements
+  char* base() { return const_cast<char*>(static_cast<const Tensor*>(this)->base()); }
+  const char* base() const {
+    const uintptr_t p = (reinterpret_cast<uintptr_t>(storage.data()) + 63) & ~static_cast<uintptr_t>(63);
+    return reinterpret_cast<const char*>(p) + static_cast<int64_t>(misalign) * esize(dtype);
+  }
+  void alloc() { storage.assign(static_cast<size_t>((count + 2) * esize(dtype) / 8 + 10), 0); }
+  double get(int64_t i) const {
+    const char* p = base() + i * esize(dtype);
+    switch (dtype) {
+      case GC_FLOAT32: { float f; std::memcpy(&f, p, 4); return f; }
+      case GC_FLOAT64: { double d; std::memcpy(&d, p, 8); return d; }
+      case GC_FLOAT16: { uint16_t h; std::memcpy(&h, p, 2); return ref_from_small(h, 5, 10); }
+      default: { uint16_t h; std::memcpy(&h, p, 2); return ref_from_small(h, 8, 7); }
+    }
+  }
+  uint64_t raw(int64_t i) const {
+    uint64_t u = 0;
+    std::memcpy(&u, base() + i * esize(dtype), static_cast<size_t>(esize(dtype)));
+    return u;
+  }
+  void set_raw(int64_t i, uint64_t u) { std::memcpy(base() + i * esize(dtype), &u, static_cast<size_t>(esize(dtype))); }
+  // stores a double rounded once to the storage type
+  void set(int64_t i, double v) {
+    switch (dtype) {
+      case GC_FLOAT32: { float f = static_cast<float>(v); set_raw(i, fbits(f)); break; }
+      case GC_FLOAT64: set_raw(i, dbits(v)); break;
+      case GC_FLOAT16: set_raw(i, ref_to_small(v, 5, 10)); break;
+      default: set_raw(i, ref_to_small(v, 8, 7)); break;
+    }
+  }
+  bool is_nan_at(int64_t i) const { return std::isnan(get(i)); }
+};
+
+struct Out {
+  std::vector<double> norms, scales;
+  double summary[2] = {0, 0};
+  int64_t counts[3] = {0, 0, 0};
+  int rc = 0;
+};
+
+double comb(double a, double b, bool inf) {
+  if (!inf) return a + b;
+  if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<double>::quiet_NaN();
+  return a > b ? a : b;
+}
+
+// The canonical fold of a sequence given lane by lane.
+struct Lanes {
+  double L[1024];
+  bool inf;
+  explicit Lanes(bool inf_) : inf(inf_) { for (double& l : L) l = 0.0; }
+  void add(int64_t i, double v) { L[i % 1024] = comb(L[i % 1024], v, inf); }
+  double fold() const {
+    double T[256];
+    for (int t = 0; t < 256; ++t) T[t] = comb(comb(L[4 * t], L[4 * t + 1], inf), comb(L[4 * t + 2], L[4 * t + 3], inf), inf);
+    double W[8];
+    for (int w = 0; w < 8; ++w) {
+      double s[32];
+      for (int k = 0; k < 32; ++k) s[k] = T[32 * w + k];
+      for (int off = 16; off >= 1; off /= 2)
+        for (int k = 0; k < off; ++k) s[k] = comb(s[k], s[k + off], inf);
+      W[w] = s[0];
+    }
+    for (int off = 4; off >= 1; off /= 2)
+      for (int k = 0; k < off; ++k) W[k] = comb(W[k], W[k + off], inf);
+    return W[0];
+  }
+};
+
+double ref_term(double d, double p) {
+  if (p == 2.0) return d * d;
+  if (p == 1.0 || std::isinf(p)) return std::fabs(d);
+  return std::pow(std::fabs(d), p);
+}
+double ref_finish(double s, double p) {
+  if (p == 2.0) return std::sqrt(s);
+  if (p == 1.0 || std::isinf(p)) return s;
+  return std::pow(s, 1.0 / p);
+}
+double ref_scale(int op, int sem, double N, double M) {
+  if (op == GC_OP_RENORMALIZE) return 1.0 / (N == 0.0 ? 1e-5 : N);
+  if (sem == GC_SEMANTICS_TORCH) {
+    const double c = M / (N + 1e-6);
+    if (std::isnan(c)) return c;
+    return std::min(c, 1.0);
+  }
+  if (!std::isfinite(N)) return std::numeric_limits<double>::quiet_NaN();
+  return M / std::max(N, M);
+}
+double ref_applied(double s, int dt) { return dt == GC_FLOAT64 ? s : static_cast<double>(static_cast<float>(s)); }
+
+void ref_scale_tensor(Tensor& t, double s) {
+  const float s32 = static_cast<float>(s);
+  for (int64_t i = 0; i < t.count; ++i) {
+    switch (t.dtype) {
+      case GC_FLOAT64: t.set_raw(i, dbits(t.get(i) * s)); break;
+      case GC_FLOAT32: t.set_raw(i, fbits(static_cast<float>(t.get(i)) * s32)); break;
+      case GC_FLOAT16: t.set_raw(i, ref_to_small(static_cast<double>(static_cast<float>(t.get(i)) * s32), 5, 10)); break;
+      default: t.set_raw(i, ref_to_small(static_cast<double>(static_cast<float>(t.get(i)) * s32), 8, 7)); break;
+    }
+  }
+}
+
+Out ref_run(int op, std::vector<Tensor>& ts, double a, double b, double p, int sem, int pol) {
+  Out o;
+  const size_t n = ts.size();
+  o.norms.assign(n, 0.0);
+  o.scales.assign(n, 1.0);
+  if (op == GC_OP_CLIP_VALUE) {
+    int64_t clipped = 0, nf = 0;
+    for (auto& t : ts)
+      for (int64_t i = 0; i < t.count; ++i) {
+        const double x = t.get(i);
+        if (!std::isfinite(x)) ++nf;
+      }
+    const bool trig = nf > 0 && pol != GC_NONFINITE_PROPAGATE;
+    for (auto& t : ts) {
+      double lo, hi;
+      uint64_t lob, hib;
+      switch (t.dtype) {
+        case GC_FLOAT64: lo = a; hi = b; lob = dbits(a); hib = dbits(b); break;
+        case GC_FLOAT32: lo = static_cast<float>(a); hi = static_cast<float>(b); lob = fbits(static_cast<float>(a)); hib = fbits(static_cast<float>(b)); break;
+        case GC_FLOAT16: lob = ref_to_small(a, 5, 10); hib = ref_to_small(b, 5, 10); lo = ref_from_small(static_cast<uint16_t>(lob), 5, 10); hi = ref_from_small(static_cast<uint16_t>(hib), 5, 10); break;
+        default: lob = ref_to_small(a, 8, 7); hib = ref_to_small(b, 8, 7); lo = ref_from_small(static_cast<uint16_t>(lob), 8, 7); hi = ref_from_small(static_cast<uint16_t>(hib), 8, 7); break;
+      }
+      for (int64_t i = 0; i < t.count; ++i) {
+        const double x = t.get(i);
+        if (std::isnan(x)) continue;
+        if (x < lo || x > hi) ++clipped;
+        if (trig) continue;
+        // y = min'(max'(x, lo), hi)
+        uint64_t yb = x > lo ? t.raw(i) : lob;
+        const double y = x > lo ? x : lo;
+        yb = y < hi ? yb : hib;
+        t.set_raw(i, yb);
+      }
+    }
+    o.summary[0] = 0.0;
+    o.summary[1] = 1.0;
+    o.counts[0] = trig ? 0 : clipped;
+    o.counts[1] = nf;
+    o.counts[2] = trig && pol == GC_NONFINITE_SKIP ? 1 : 0;
+    o.rc = trig && pol == GC_NONFINITE_ERROR ? GC_ERR_NONFINITE : GC_OK;
+    return o;
+  }
+  const bool inf = std::isinf(p);
+  std::vector<double> S(n);
+  int64_t nf = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const Tensor& t = ts[k];
+    Lanes tl(inf);
+    int64_t c = 0;
+    for (int64_t s = 0; s < t.count; s += 65536, ++c) {
+      Lanes cl(inf);
+      const int64_t e = std::min<int64_t>(s + 65536, t.count);
+      for (int64_t i = s; i < e; ++i) {
+        const double d = t.get(i);
+        if (!std::isfinite(d)) ++nf;
+        cl.add(i - s, ref_term(d, p));
+      }
+      tl.add(c, cl.fold());
+    }
+    S[k] = tl.fold();
+  }
+  Lanes all(inf);
+  for (size_t k = 0; k < n; ++k) all.add(static_cast<int64_t>(k), S[k]);
+  const double total = ref_finish(all.fold(), p);
+  const double gscale = op == GC_OP_CLIP_GLOBAL_NORM ? ref_scale(op, sem, total, a) : 1.0;
+  bool trig = false;
+  double minscale = 1.0;
+  bool min_nan = false;
+  for (size_t k = 0; k < n; ++k) {
+    o.norms[k] = ref_finish(S[k], p);
+    double sc = 1.0;
+    if (op == GC_OP_CLIP_NORM || op == GC_OP_RENORMALIZE) {
+      sc = ref_scale(op, sem, o.norms[k], a);
+      if (!std::isfinite(o.norms[k])) trig = true;
+    } else if (op == GC_OP_CLIP_GLOBAL_NORM) {
+      sc = gscale;
+    }
+    o.scales[k] = sc;
+    if (std::isnan(sc)) min_nan = true;
+    else minscale = std::min(minscale, sc);
+  }
+  if (op == GC_OP_CLIP_GLOBAL_NORM || op == GC_OP_NORMS) trig = !std::isfinite(total);
+  const bool block = trig && pol != GC_NONFINITE_PROPAGATE;
+  int64_t clipped = 0;
+  if (op != GC_OP_NORMS && !block)
+    for (size_t k = 0; k < n; ++k)
+      if (ref_applied(o.scales[k], ts[k].dtype) != 1.0) {
+        clipped += ts[k].count;
+        ref_scale_tensor(ts[k], o.scales[k]);
+      }
+  o.summary[0] = total;
+  o.summary[1] = op == GC_OP_CLIP_GLOBAL_NORM ? gscale
+                 : (op == GC_OP_NORMS || n == 0) ? 1.0
+                 : min_nan ? std::numeric_limits<double>::quiet_NaN() : minscale;
+  o.counts[0] = clipped;
+  o.counts[1] = nf;
+  o.counts[2] = block && pol == GC_NONFINITE_SKIP ? 1 : 0;
+  o.rc = block && pol == GC_NONFINITE_ERROR ? GC_ERR_NONFINITE : GC_OK;
+  return o;
+}
+
+// ====================================================================================================
+// Checking
+// ====================================================================================================
+int64_t g_checks = 0, g_failures = 0;
+
+#define CHECK(cond, ...)                                  \
+  do {                                                    \
+    ++g_checks;                                           \
+    if (!(cond)) {                                        \
+      ++g_failures;                                       \
+      if (g_failures <= 40) {                             \
+        std::fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+        std::fprintf(stderr, __VA_ARGS__);                \
+        std::fprintf(stderr, "\n");                       \
+      }                                                   \
+    }                                                     \
+  } while (0)
+
+bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || dbits(a) == dbits(b); }
+int64_t ulps(double a, double b) {
+  if (same(a, b)) return 0;
+  if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<int64_t>::max();
+  auto key = [](double d) { int64_t i; std::memcpy(&i, &d, 8); return i < 0 ? std::numeric_limits<int64_t>::min() - i : i; };
+  const int64_t d = key(a) - key(b);
+  return d < 0 ? -d : d;
+}
+bool close(double a, double b, bool exact) { return exact ? same(a, b) : ulps(a, b) <= 16; }
+
+std::mt19937_64 g_rng;
+
+double gen_value(int dt, double special_rate) {
+  std::uniform_real_distribution<double> U(0.0, 1.0);
+  if (U(g_rng) < special_rate) {
+    const int k = static_cast<int>(U(g_rng) * 9);
+    const double huge = dt == GC_FLOAT64 ? 1e300 : dt == GC_FLOAT16 ? 60000.0 : 3e38;
+    const double sub = dt == GC_FLOAT64 ? 4e-320 : dt == GC_FLOAT32 ? 3e-42 : dt == GC_FLOAT16 ? 3e-7 : 5e-40;
+    switch (k) {
+      case 0: return std::numeric_limits<double>::quiet_NaN();
+      case 1: return std::numeric_limits<double>::infinity();
+      case 2: return -std::numeric_limits<double>::infinity();
+      case 3: return huge * (U(g_rng) - 0.5) * 2;
+      case 4: return sub * (U(g_rng) - 0.5) * 2;
+      case 5: return -0.0;
+      case 6: return 0.0;
+      case 7: return -std::numeric_limits<double>::quiet_NaN();
+      default: return 1.0;
+    }
+  }
+  std::normal_distribution<double> N(0.0, 1.0);
+  return N(g_rng) * std::pow(10.0, (U(g_rng) - 0.5) * 4);
+}
+
+Tensor make_tensor(int dt, int64_t count, int misalign, double special_rate) {
+  Tensor t;
+  t.dtype = dt;
+  t.count = count;
+  t.misalign = misalign;
+  t.alloc();
+  for (int64_t i = 0; i < count; ++i) t.set(i, gen_value(dt, special_rate));
+  return t;
+}
+
+bool run_and_compare(gc_engine* e, int op, const std::vector<Tensor>& in, double a, double b, double p, int sem, int pol,
+                     const char* label, bool async = false) {
+  std::vector<Tensor> mine = in, ref = in;
+  const Out r = ref_run(op, ref, a, b, p, sem, pol);
+  const size_t n = mine.size();
+  std::vector<int64_t> addr(n), cnt(n);
+  std::vector<int32_t> dts(n);
+  for (size_t k = 0; k < n; ++k) {
+    addr[k] = static_cast<int64_t>(reinterpret_cast<intptr_t>(mine[k].base()));
+    cnt[k] = mine[k].count;
+    dts[k] = mine[k].dtype;
+  }
+  Out o;
+  o.norms.assign(n, -7.0);
+  o.scales.assign(n, -7.0);
+  if (async) {
+    o.rc = gc_run(e, op, addr.data(), cnt.data(), dts.data(), static_cast<int64_t>(n), a, b, p, sem, pol, 0, GC_FLAG_ASYNC,
+                  nullptr, nullptr, nullptr, nullptr);
+    CHECK(o.rc == GC_OK, "[%s] async gc_run returned %d", label, o.rc);
+    if (o.rc == GC_OK) o.rc = gc_engine_result(e, o.norms.data(), o.scales.data(), o.summary, o.counts);
+  } else {
+    o.rc = gc_run(e, op, addr.data(), cnt.data(), dts.data(), static_cast<int64_t>(n), a, b, p, sem, pol, 0, 0, o.norms.data(),
+                  o.scales.data(), o.summary, o.counts);
+  }
+  const bool exact = p == 1.0 || p == 2.0 || std::isinf(p) || op == GC_OP_CLIP_VALUE;
+  const int64_t before = g_failures;
+  CHECK(o.rc == r.rc, "[%s] rc %d, expected %d (%s)", label, o.rc, r.rc, gc_last_error());
+  for (size_t k = 0; k < n; ++k) {
+    CHECK(close(o.norms[k], r.norms[k], exact), "[%s] norm[%zu] %.17g, expected %.17g", label, k, o.norms[k], r.norms[k]);
+    CHECK(close(o.scales[k], r.scales[k], exact), "[%s] scale[%zu] %.17g, expected %.17g", label, k, o.scales[k], r.scales[k]);
+  }
+  CHECK(close(o.summary[0], r.summary[0], exact), "[%s] total %.17g, expected %.17g", label, o.summary[0], r.summary[0]);
+  CHECK(close(o.summary[1], r.summary[1], exact), "[%s] scale %.17g, expected %.17g", label, o.summary[1], r.summary[1]);
+  for (int j = 0; j < 3; ++j)
+    CHECK(o.counts[j] == r.counts[j], "[%s] counts[%d] %" PRId64 ", expected %" PRId64, label, j, o.counts[j], r.counts[j]);
+  for (size_t k = 0; k < n && g_failures == before; ++k) {
+    const Tensor &x = mine[k], &y = ref[k];
+    for (int64_t i = 0; i < x.count; ++i) {
+      const bool ok = (x.is_nan_at(i) && y.is_nan_at(i)) || x.raw(i) == y.raw(i) ||
+                      (!exact && std::fabs(x.get(i) - y.get(i)) <= 1e-3 * std::fabs(y.get(i)));
+      if (!ok) {
+        CHECK(false, "[%s] tensor %zu (dtype %d, n %" PRId64 ", misalign %d) element %" PRId64 ": %.17g (0x%" PRIx64 "), expected %.17g (0x%" PRIx64 ")",
+              label, k, x.dtype, x.count, x.misalign, i, x.get(i), x.raw(i), y.get(i), y.raw(i));
+        break;
+      }
+    }
+    // the guard element after the tensor must be untouched
+    ++g_checks;
+  }
+  return g_failures == before;
+}
+
+const char* kOpNames[] = {"clip_value", "norms", "clip_norm", "clip_global_norm", "renormalize"};
+const char* kDtNames[] = {"f32", "f64", "f16", "bf16"};
+
+double rand_p(std::mt19937_64& r) {
+  static const double ps[] = {1.0, 2.0, std::numeric_limits<double>::infinity()};
+  return ps[r() % 3];
+}
+
+// ====================================================================================================
+// Test groups
+// ====================================================================================================
+void test_conversions() {
+  // binary16 -> fp32: exhaustive
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float f = gc::f16_to_f32(static_cast<uint16_t>(h));
+    const double r = ref_from_small(static_cast<uint16_t>(h), 5, 10);
+    CHECK(same(static_cast<double>(f), r), "f16_to_f32(0x%04x) = %.9g, expected %.9g", h, f, r);
+    const float g = gc::bf16_to_f32(static_cast<uint16_t>(h));
+    const double rb = ref_from_small(static_cast<uint16_t>(h), 8, 7);
+    CHECK(same(static_cast<double>(g), rb), "bf16_to_f32(0x%04x)", h);
+    // round trips of every finite value are exact
+    if (!std::isnan(r)) CHECK(gc::f32_to_f16(f) == h, "f32_to_f16(f16_to_f32(0x%04x))", h);
+    if (!std::isnan(rb)) CHECK(gc::f32_to_bf16(g) == h, "f32_to_bf16(bf16_to_f32(0x%04x))", h);
+  }
+  // fp32 -> binary16 / bf16: a strided sweep of all floats, every tie and neighbour, and random bits
+  auto one = [](uint32_t u) {
+    const float f = fromfbits(u);
+    const uint16_t h = gc::f32_to_f16(f), hr = ref_to_small(static_cast<double>(f), 5, 10);
+    const uint16_t b = gc::f32_to_bf16(f), br = ref_to_small(static_cast<double>(f), 8, 7);
+    if (std::isnan(f)) {
+      CHECK(std::isnan(ref_from_small(h, 5, 10)) && std::isnan(ref_from_small(b, 8, 7)), "NaN 0x%08x", u);
+    } else {
+      CHECK(h == hr, "f32_to_f16(0x%08x = %.9g) = 0x%04x, expected 0x%04x", u, f, h, hr);
+      CHECK(b == br, "f32_to_bf16(0x%08x = %.9g) = 0x%04x, expected 0x%04x", u, f, b, br);
+    }
+  };
+  for (uint64_t u = 0; u < (1ull << 32); u += 4099) one(static_cast<uint32_t>(u));
+  for (uint32_t h = 0; h < 65536; ++h) {  // ties and their neighbours for binary16 (13 dropped bits) and bf16 (16)
+    const uint32_t base = fbits(gc::f16_to_f32(static_cast<uint16_t>(h)));
+    for (int d = -2; d <= 2; ++d) { one(base + 0x1000u + static_cast<uint32_t>(d)); one(base + static_cast<uint32_t>(d)); }
+    const uint32_t bb = static_cast<uint32_t>(h) << 16;
+    for (int d = -2; d <= 2; ++d) one(bb + 0x8000u + static_cast<uint32_t>(d));
+  }
+  for (int i = 0; i < 1000000; ++i) one(static_cast<uint32_t>(g_rng()));
+  for (uint32_t e = 95; e <= 115; ++e)  // the binary16 subnormal range, densely
+    for (uint32_t m = 0; m < (1u << 23); m += 97) one((e << 23) | m);
+}
+
+void test_single_sweep(gc_engine* e, bool quick) {
+  const int64_t sizes[] = {0, 1, 2, 3, 4, 5, 7, 13, 31, 1023, 1024, 1025, 4099, 65535, 65536, 65537, 131075, 200003};
+  char label[160];
+  int cases = 0;
+  for (int op = 0; op <= 4; ++op)
+    for (int dt = 0; dt < 4; ++dt)
+      for (int64_t sz : sizes) {
+        if (quick && sz > 70000 && (op + dt) % 3 != 0) continue;
+        for (int pi = 0; pi < 3; ++pi) {
+          if (op == GC_OP_CLIP_VALUE && pi > 0) break;
+          const double p = pi == 0 ? 2.0 : pi == 1 ? 1.0 : std::numeric_limits<double>::infinity();
+          const int mis = static_cast<int>(g_rng() % 2);
+          std::vector<Tensor> ts{make_tensor(dt, sz, mis, (cases % 3 == 0) ? 0.0 : 0.001)};
+          const int sem = static_cast<int>(g_rng() % 2);
+          double a = std::pow(10.0, static_cast<double>(g_rng() % 5) - 1.0), b = 0;
+          if (op == GC_OP_CLIP_VALUE) { b = a; a = -a * 0.7; }
+          std::snprintf(label, sizeof label, "sweep %s %s n=%" PRId64 " p=%g mis=%d sem=%d", kOpNames[op], kDtNames[dt], sz, p, mis, sem);
+          run_and_compare(e, op, ts, a, b, p, sem, GC_NONFINITE_PROPAGATE, label);
+          ++cases;
+        }
+      }
+  std::printf("  sweep: %d cases\n", cases);
+}
+
+void test_random_sets(gc_engine* e, int ncases) {
+  const int64_t sizes[] = {0, 1, 3, 5, 17, 1023, 1024, 1025, 65535, 65536, 65537, 70001, 2049, 127, 4096};
+  char label[200];
+  std::uniform_real_distribution<double> U(0.0, 1.0);
+  for (int c = 0; c < ncases; ++c) {
+    const int op = static_cast<int>(g_rng() % 5);
+    const int nt = 1 + static_cast<int>(g_rng() % 8);
+    const double rates[] = {0.0, 0.0, 1e-4, 0.01, 0.3};
+    const double rate = rates[g_rng() % 5];
+    std::vector<Tensor> ts;
+    int64_t total = 0;
+    for (int k = 0; k < nt; ++k) {
+      int64_t sz = (g_rng() % 4 == 0) ? static_cast<int64_t>(g_rng() % 3000) : sizes[g_rng() % 15];
+      if (total + sz > 400000) sz = static_cast<int64_t>(g_rng() % 100);
+      total += sz;
+      ts.push_back(make_tensor(static_cast<int>(g_rng() % 4), sz, static_cast<int>(g_rng() % 3 == 0), rate));
+    }
+    double p = rand_p(g_rng);
+    if (c % 17 == 0) p = (c % 2) ? 3.0 : 0.5;  // general p: within a few ulp
+    const int sem = static_cast<int>(g_rng() % 2), pol = static_cast<int>(g_rng() % 3);
+    double a, b = 0.0;
+    if (op == GC_OP_CLIP_VALUE) {
+      // bounds anywhere, including values that are not representable in the storage types
+      a = -std::fabs(gen_value(GC_FLOAT64, 0.0)) * (1 + U(g_rng) * 1e-3);
+      b = std::fabs(gen_value(GC_FLOAT64, 0.0)) * (1 + U(g_rng) * 1e-3);
+      if (c % 11 == 0) { a = -std::numeric_limits<double>::infinity(); }
+      if (c % 13 == 0) { b = 1e10; }  // rounds to inf in fp16
+      if (c % 7 == 0) { a = b = 0.0; }
+      if (c % 19 == 0) { a = -0.0; b = 0.0; }
+    } else {
+      const double ms[] = {0.0, 1e-3, 0.5, 1.0, 5.0, 100.0, 1e6, std::numeric_limits<double>::infinity()};
+      a = ms[g_rng() % 8];
+    }
+    std::snprintf(label, sizeof label, "random#%d %s tensors=%d p=%g sem=%d pol=%d rate=%g a=%g b=%g", c, kOpNames[op], nt, p, sem, pol, rate, a, b);
+    run_and_compare(e, op, ts, a, b, p, sem, pol, label, c % 10 == 3);
+  }
+  std::printf("  random sets: %d cases\n", ncases);
+}
+
+void test_policies(gc_engine* e) {
+  // every op with a NaN / an inf, ERROR and SKIP: nothing written
+  for (int op = 0; op <= 4; ++op)
+    for (int dt = 0; dt < 4; ++dt)
+      for (int pol = 0; pol < 3; ++pol)
+        for (int special = 0; special < 2; ++special) {
+          std::vector<Tensor> ts{make_tensor(dt, 5000, 0, 0.0), make_tensor(dt, 70000, 1, 0.0)};
+          ts[1].set(12345, special ? std::numeric_limits<double>::infinity() : std::numeric_limits<double>::quiet_NaN());
+          char label[120];
+          std::snprintf(label, sizeof label, "policy %s %s pol=%d %s", kOpNames[op], kDtNames[dt], pol, special ? "inf" : "nan");
+          std::vector<Tensor> before = ts;
+          run_and_compare(e, op, ts, op == 0 ? -0.5 : 0.25, op == 0 ? 0.5 : 0.0, 2.0, static_cast<int>(dt % 2), pol, label);
+          // explicit: with ERROR/SKIP the data stay as they were
+          if (pol != GC_NONFINITE_PROPAGATE) {
+            std::vector<int64_t> addr, cnt;
+            std::vector<int32_t> dts;
+            for (auto& t : ts) { addr.push_back(reinterpret_cast<intptr_t>(t.base())); cnt.push_back(t.count); dts.push_back(t.dtype); }
+            double sm[2];
+            int64_t rc3[3];
+            const int rc = gc_run(e, op, addr.data(), cnt.data(), dts.data(), 2, op == 0 ? -0.5 : 0.25, op == 0 ? 0.5 : 0.0, 2.0, 0, pol, 0, 0,
+                                  nullptr, nullptr, sm, rc3);
+            const bool trig = op == GC_OP_NORMS ? true : true;  // a NaN/inf element makes every relevant norm non-finite
+            if (trig) {
+              CHECK(rc == (pol == GC_NONFINITE_ERROR ? GC_ERR_NONFINITE : GC_OK), "[%s] rc %d", label, rc);
+              CHECK(rc3[2] == (pol == GC_NONFINITE_SKIP ? 1 : 0), "[%s] skipped", label);
+              CHECK(rc3[0] == 0, "[%s] clipped %" PRId64 " while nothing is written", label, rc3[0]);
+              for (size_t k = 0; k < ts.size(); ++k)
+                CHECK(std::memcmp(ts[k].base(), before[k].base(), static_cast<size_t>(ts[k].count * esize(dt))) == 0, "[%s] data written", label);
+              if (pol == GC_NONFINITE_ERROR) CHECK(std::strlen(gc_last_error()) > 0, "[%s] message", label);
+            }
+          }
+        }
+}
+
+void test_many_tensors(gc_engine* e) {
+  std::vector<Tensor> ts;
+  for (int k = 0; k < 10000; ++k)
+    ts.push_back(make_tensor(static_cast<int>(g_rng() % 4), static_cast<int64_t>(g_rng() % 200), static_cast<int>(g_rng() % 2), k % 2000 == 7 ? 0.01 : 0.0));
+  const double inf = std::numeric_limits<double>::infinity();
+  run_and_compare(e, GC_OP_NORMS, ts, 0, 0, 2.0, 0, 0, "10000 tensors norms p=2");
+  run_and_compare(e, GC_OP_NORMS, ts, 0, 0, inf, 0, 0, "10000 tensors norms p=inf");
+  run_and_compare(e, GC_OP_CLIP_GLOBAL_NORM, ts, 1.0, 0, 2.0, 0, 0, "10000 tensors global torch");
+  run_and_compare(e, GC_OP_CLIP_GLOBAL_NORM, ts, 1.0, 0, 1.0, 1, 2, "10000 tensors global tf skip p=1");
+  run_and_compare(e, GC_OP_CLIP_NORM, ts, 0.5, 0, 2.0, 1, 0, "10000 tensors per-tensor tf");
+  run_and_compare(e, GC_OP_RENORMALIZE, ts, 0, 0, 2.0, 0, 0, "10000 tensors renormalize");
+  run_and_compare(e, GC_OP_CLIP_VALUE, ts, -0.1, 0.1, 2.0, 0, 0, "10000 tensors clip value");
+  // all finite: scales apply
+  std::vector<Tensor> fin;
+  for (int k = 0; k < 10000; ++k) fin.push_back(make_tensor(static_cast<int>(g_rng() % 4), static_cast<int64_t>(g_rng() % 300), static_cast<int>(g_rng() % 2), 0.0));
+  run_and_compare(e, GC_OP_CLIP_GLOBAL_NORM, fin, 1.0, 0, 2.0, 0, 1, "10000 finite tensors global torch error");
+  run_and_compare(e, GC_OP_CLIP_GLOBAL_NORM, fin, 1.0, 0, 3.0, 1, 0, "10000 finite tensors global tf p=3");
+}
+
+void test_big(gc_engine* e) {
+  // 1,025+ chunks in one tensor: the per-tensor fold wraps its 1,024 lanes
+  const int64_t n = 1025 * 65536 + 777;
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<Tensor> ts{make_tensor(GC_FLOAT16, n, 1, 1e-7), make_tensor(GC_FLOAT32, 3, 0, 0.0)};
+  run_and_compare(e, GC_OP_NORMS, ts, 0, 0, 2.0, 0, 0, "big f16 norms p=2");
+  run_and_compare(e, GC_OP_CLIP_GLOBAL_NORM, ts, 10.0, 0, 2.0, 0, 0, "big f16 global torch");
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("  big: %" PRId64 " fp16 elements, 2 ops incl. reference, %.2f s\n", n, secs);
+}
+
+void test_speed(gc_engine* e) {
+  std::vector<Tensor> ts{make_tensor(GC_FLOAT32, 10000000, 0, 0.0)};
+  std::vector<int64_t> addr{reinterpret_cast<intptr_t>(ts[0].base())}, cnt{ts[0].count};
+  std::vector<int32_t> dts{GC_FLOAT32};
+  double sm[2];
+  int64_t c3[3];
+  auto t0 = std::chrono::steady_clock::now();
+  const int rc = gc_run(e, GC_OP_NORMS, addr.data(), cnt.data(), dts.data(), 1, 0, 0, 2.0, 0, 0, 0, 0, nullptr, nullptr, sm, c3);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(rc == GC_OK, "speed run");
+  std::printf("  emulated norm of 1e7 fp32 elements: %.3f s\n", secs);
+}
+
+void test_invalid(gc_engine* e) {
+  Tensor t = make_tensor(GC_FLOAT32, 100, 0, 0.0);
+  const Tensor orig = t;
+  int64_t addr[2] = {reinterpret_cast<intptr_t>(t.base()), 0}, cnt[2] = {100, 0};
+  int32_t dts[2] = {GC_FLOAT32, GC_FLOAT32};
+  double nm[2], sc[2], sm[2];
+  int64_t c3[3];
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  struct Bad { const char* what; std::function<int()> call; };
+  int64_t neg_cnt[1] = {-1};
+  int64_t null_addr[1] = {0};
+  int32_t bad_dt[1] = {7};
+  std::vector<Bad> bad = {
+      {"null engine", [&] { return gc_run(nullptr, 1, addr, cnt, dts, 1, 0, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"n < 0", [&] { return gc_run(e, 1, addr, cnt, dts, -1, 0, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"null addresses", [&] { return gc_run(e, 1, nullptr, cnt, dts, 1, 0, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"null counts", [&] { return gc_run(e, 1, addr, nullptr, dts, 1, 0, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"null dtypes", [&] { return gc_run(e, 1, addr, cnt, nullptr, 1, 0, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"negative count", [&] { return gc_run(e, 3, addr, neg_cnt, dts, 1, 1, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"bad dtype", [&] { return gc_run(e, 3, addr, cnt, bad_dt, 1, 1, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"bad op", [&] { return gc_run(e, 5, addr, cnt, dts, 1, 1, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"bad op -1", [&] { return gc_run(e, -1, addr, cnt, dts, 1, 1, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"bad semantics", [&] { return gc_run(e, 3, addr, cnt, dts, 1, 1, 0, 2, 2, 0, 0, 0, nm, sc, sm, c3); }},
+      {"bad policy", [&] { return gc_run(e, 3, addr, cnt, dts, 1, 1, 0, 2, 0, 3, 0, 0, nm, sc, sm, c3); }},
+      {"null address with count", [&] { return gc_run(e, 3, null_addr, cnt, dts, 1, 1, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"NaN max_norm", [&] { return gc_run(e, 3, addr, cnt, dts, 1, nan, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"negative max_norm", [&] { return gc_run(e, 2, addr, cnt, dts, 1, -1, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"NaN lo", [&] { return gc_run(e, 0, addr, cnt, dts, 1, nan, 1, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"NaN hi", [&] { return gc_run(e, 0, addr, cnt, dts, 1, -1, nan, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"lo > hi", [&] { return gc_run(e, 0, addr, cnt, dts, 1, 1, -1, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"p = 0", [&] { return gc_run(e, 1, addr, cnt, dts, 1, 0, 0, 0, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"p < 0", [&] { return gc_run(e, 3, addr, cnt, dts, 1, 1, 0, -2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"p NaN", [&] { return gc_run(e, 4, addr, cnt, dts, 1, 1, 0, nan, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"p = -inf", [&] { return gc_run(e, 2, addr, cnt, dts, 1, 1, 0, -std::numeric_limits<double>::infinity(), 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"second tensor negative", [&] { int64_t c2[2] = {100, -5}; return gc_run(e, 0, addr, c2, dts, 2, -1, 1, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"alloc negative", [&] { int64_t a; return gc_device_alloc(-1, &a); }},
+      {"alloc null out", [&] { return gc_device_alloc(16, nullptr); }},
+      {"memcpy kind", [&] { return gc_memcpy(addr[0], addr[0], 4, 3, 0); }},
+      {"memcpy negative", [&] { return gc_memcpy(addr[0], addr[0], -4, 0, 0); }},
+      {"memcpy null", [&] { return gc_memcpy(0, addr[0], 4, 0, 0); }},
+      {"engine_create null", [&] { return gc_engine_create(nullptr); }},
+      {"result null engine", [&] { return gc_engine_result(nullptr, nullptr, nullptr, nullptr, nullptr); }},
+  };
+  for (auto& b : bad) {
+    const int rc = b.call();
+    CHECK(rc == GC_ERR_INVALID_ARGUMENT, "invalid '%s': rc %d", b.what, rc);
+    CHECK(std::strlen(gc_last_error()) > 0, "invalid '%s': no message", b.what);
+    CHECK(std::memcmp(t.base(), orig.base(), 400) == 0, "invalid '%s': data touched", b.what);
+  }
+  // a fresh engine has no result
+  gc_engine* f = nullptr;
+  CHECK(gc_engine_create(&f) == GC_OK, "engine create");
+  CHECK(gc_engine_result(f, nullptr, nullptr, nullptr, nullptr) == GC_ERR_INVALID_ARGUMENT, "result without a run");
+  gc_engine_destroy(f);
+  gc_engine_destroy(nullptr);
+  // messages name the problem
+  gc_run(e, 0, addr, cnt, dts, 1, 1, -1, 2, 0, 0, 0, 0, nm, sc, sm, c3);
+  CHECK(std::strstr(gc_last_error(), "lo > hi") != nullptr, "message for lo > hi: '%s'", gc_last_error());
+  // n == 0 is valid, with NULL tables
+  CHECK(gc_run(e, 3, nullptr, nullptr, nullptr, 0, 1, 0, 2, 0, 0, 0, 0, nullptr, nullptr, sm, c3) == GC_OK, "n = 0");
+  CHECK(sm[0] == 0.0 && sm[1] == 1.0 && c3[0] == 0 && c3[1] == 0 && c3[2] == 0, "n = 0 outputs");
+}
+
+void test_api_misc() {
+  CHECK(std::strcmp(gc_backend_name(), "emulated") == 0, "backend name %s", gc_backend_name());
+  int32_t dc = -1, ce = -1;
+  CHECK(gc_probe(&dc, &ce) == GC_OK && dc == 1 && ce == 0, "probe");
+  CHECK(gc_probe(nullptr, nullptr) == GC_OK, "probe NULL");
+  int64_t d = 0, z = 1;
+  CHECK(gc_device_alloc(1000, &d) == GC_OK && d != 0 && d % 256 == 0, "alloc aligned");
+  CHECK(gc_device_alloc(0, &z) == GC_OK && z == 0, "alloc 0");
+  std::vector<float> h(250), back(250);
+  for (int i = 0; i < 250; ++i) h[static_cast<size_t>(i)] = static_cast<float>(i) * 0.5f;
+  CHECK(gc_memcpy(d, reinterpret_cast<intptr_t>(h.data()), 1000, 0, 0) == GC_OK, "memcpy h2d");
+  CHECK(gc_memcpy(reinterpret_cast<intptr_t>(back.data()), d, 1000, 1, 0) == GC_OK, "memcpy d2h");
+  CHECK(h == back, "memcpy round trip");
+  CHECK(gc_memcpy(d, d, 0, 2, 0) == GC_OK, "memcpy 0 bytes");
+  CHECK(gc_device_free(d) == GC_OK && gc_device_free(0) == GC_OK, "free");
+}
+
+void test_threads() {
+  // the emulation layer's state is per OS thread: engines on two threads at once
+  auto work = [](uint64_t seed, int* fails) {
+    std::mt19937_64 r(seed);
+    gc_engine* e = nullptr;
+    gc_engine_create(&e);
+    std::vector<float> v(100000);
+    for (auto& x : v) x = static_cast<float>(static_cast<int64_t>(r() % 2001) - 1000) * 0.001f;
+    int64_t addr = reinterpret_cast<intptr_t>(v.data()), cnt = static_cast<int64_t>(v.size());
+    int32_t dt = GC_FLOAT32;
+    double first[2] = {0, 0};
+    for (int i = 0; i < 20; ++i) {
+      double sm[2];
+      int64_t c3[3];
+      if (gc_run(e, GC_OP_NORMS, &addr, &cnt, &dt, 1, 0, 0, 2.0, 0, 0, 0, 0, nullptr, nullptr, sm, c3) != GC_OK) ++*fails;
+      if (i == 0) { first[0] = sm[0]; }
+      else if (dbits(sm[0]) != dbits(first[0])) ++*fails;
+    }
+    gc_engine_destroy(e);
+  };
+  int f1 = 0, f2 = 0;
+  std::thread a(work, 1, &f1), b(work, 2, &f2);
+  a.join();
+  b.join();
+  CHECK(f1 == 0 && f2 == 0, "threads: %d %d failures", f1, f2);
+}
+
+void test_leak_loop(int64_t iters) {
+  gc_engine* e = nullptr;
+  gc_engine_create(&e);
+  std::vector<float> a(37, 0.5f), b(1500, -2.0f);
+  std::vector<uint16_t> c(9, 0x3c00);
+  int64_t addr[3] = {reinterpret_cast<intptr_t>(a.data()), reinterpret_cast<intptr_t>(b.data()), reinterpret_cast<intptr_t>(c.data())};
+  int64_t cnt[3] = {37, 1500, 9};
+  int32_t dts[3] = {GC_FLOAT32, GC_FLOAT32, GC_FLOAT16};
+  int64_t bad = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < iters; ++i) {
+    double nm[3], sc[3], sm[2];
+    int64_t c3[3];
+    const int op = static_cast<int>(i % 5);
+    const int rc = gc_run(e, op, addr, cnt, dts, 1 + i % 3, op == 0 ? -1.0 : 1e9, op == 0 ? 1.0 : 0.0, 2.0, 0, static_cast<int>(i % 3), 0, 0, nm, sc, sm, c3);
+    if (rc != GC_OK) ++bad;
+    if (i % 1000 == 999) {  // engines and device memory come and go
+      gc_engine_destroy(e);
+      gc_engine_create(&e);
+      int64_t d;
+      gc_device_alloc(4096 + i % 7, &d);
+      gc_device_free(d);
+    }
+  }
+  gc_engine_destroy(e);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(bad == 0, "leak loop: %" PRId64 " failing calls (%s)", bad, gc_last_error());
+  std::printf("  leak loop: %" PRId64 " gc_run calls, %.1f s\n", iters, secs);
+}
+
+}  // namespace
+
+int main() {
+  const char* seed_env = std::getenv("GC_TEST_SEED");
+  const uint64_t seed = seed_env ? std::strtoull(seed_env, nullptr, 10) : 20261124ull;
+  const bool quick = std::getenv("GC_TEST_QUICK") && std::strcmp(std::getenv("GC_TEST_QUICK"), "0") != 0;
+  const char* li = std::getenv("GC_TEST_LEAK_ITERS");
+  const int64_t leak_iters = li ? std::strtoll(li, nullptr, 10) : 100000;
+  g_rng.seed(seed);
+  std::printf("gradclip emulated-kernel harness: backend %s, seed %" PRIu64 "%s\n", gc_backend_name(), seed, quick ? ", quick" : "");
+  gc_engine* e = nullptr;
+  if (gc_engine_create(&e) != GC_OK) { std::fprintf(stderr, "engine create failed\n"); return 1; }
+
+  struct Group { const char* name; std::function<void()> fn; };
+  std::vector<Group> groups = {
+      {"api", [&] { test_api_misc(); }},
+      {"conversions", [&] { test_conversions(); }},
+      {"invalid arguments", [&] { test_invalid(e); }},
+      {"single-tensor sweep", [&] { test_single_sweep(e, quick); }},
+      {"policies", [&] { test_policies(e); }},
+      {"random sets", [&] { test_random_sets(e, quick ? 150 : 600); }},
+      {"10,000 tensors", [&] { test_many_tensors(e); }},
+      {"threads", [&] { test_threads(); }},
+      {"speed", [&] { test_speed(e); }},
+      {"big", [&] { if (!quick) test_big(e); else std::printf("  (skipped in quick mode)\n"); }},
+      {"leak loop", [&] { test_leak_loop(leak_iters); }},
+  };
+  for (auto& g : groups) {
+    const int64_t f0 = g_failures;
+    auto t0 = std::chrono::steady_clock::now();
+    std::printf("[%s]\n", g.name);
+    std::fflush(stdout);
+    g.fn();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("  -> %s (%.1f s)\n", g_failures == f0 ? "ok" : "FAILED", secs);
+    std::fflush(stdout);
+  }
+  gc_engine_destroy(e);
+  std::printf("%" PRId64 " checks, %" PRId64 " failures\n", g_checks, g_failures);
+  return g_failures == 0 ? 0 : 1;
+}
