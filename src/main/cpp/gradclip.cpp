@@ -287,10 +287,12 @@ int gc_run(gc_engine* e, int32_t op, const int64_t* addresses, const int64_t* co
     P.hi64 = b;
     P.lo32 = static_cast<float>(a);
     P.hi32 = static_cast<float>(b);
-    P.lo16 = round_f64_small(a, 5, 10);
-    P.hi16 = round_f64_small(b, 5, 10);
-    P.lobf = round_f64_small(a, 8, 7);
-    P.hibf = round_f64_small(b, 8, 7);
+    // bounds go to fp32 first (one rounding), then to fp16/bf16: what c10::Half(float) and the Java backend do
+    const double a32 = static_cast<float>(a), b32 = static_cast<float>(b);
+    P.lo16 = round_f64_small(a32, 5, 10);
+    P.hi16 = round_f64_small(b32, 5, 10);
+    P.lobf = round_f64_small(a32, 8, 7);
+    P.hibf = round_f64_small(b32, 8, 7);
   }
 
   // workspace

@@ -133,7 +133,7 @@ template <int PK> __device__ void finalize_norms(const GcParams& P, const GcDev&
   double* norms = res_norms(D);
   double* scales = res_scales(D, n);
   long long clipped = 0, trig = 0;
-  double min_scale = 1.0;
+  double min_scale = bits_f64(0x7ff0000000000000ull);  // +inf: the identity of min
   for (int64_t t = tid; t < n; t += kThreads) {
     const double nt = finish<PK>(D.tsum[t], P.p);
     double sc = 1.0;
@@ -148,6 +148,7 @@ template <int PK> __device__ void finalize_norms(const GcParams& P, const GcDev&
   block_sum2_i64(clipped, trig);
   const long long clipped_total = clipped, trig_total = trig;
   const double min_total = block_nanmin(min_scale);
+  __shared__ int sh_stopped;
   if (tid == 0) {
     const bool writes = P.op != 1;
     const bool trigger = (P.op == 3 || P.op == 1) ? !is_finite(total_norm) : trig_total > 0;
@@ -157,13 +158,17 @@ template <int PK> __device__ void finalize_norms(const GcParams& P, const GcDev&
       skipped = P.policy == 2 ? 1 : 0;
       cl = 0;
     }
+    sh_stopped = status != kStatusOk;
     double* sum = res_summary(D);
     sum[0] = total_norm;
-    sum[1] = P.op == 3 ? global_scale : (P.op == 1 || n == 0) ? 1.0 : min_total;
+    sum[1] = status != kStatusOk ? 1.0 : P.op == 3 ? global_scale : (P.op == 1 || n == 0) ? 1.0 : min_total;
     int64_t* cnt = res_counts(D);
     cnt[0] = cl; cnt[1] = nf_total; cnt[2] = skipped;
     *res_status(D) = status;
   }
+  __syncthreads();
+  if (sh_stopped)  // ERROR/SKIP stopped the operation: nothing is applied, every scale reads 1
+    for (int64_t t = tid; t < n; t += kThreads) scales[t] = 1.0;
 }
 
 __global__ void __launch_bounds__(kThreads) finalize_norms_kernel(GcParams P, GcDev D) {
@@ -177,19 +182,34 @@ __global__ void __launch_bounds__(kThreads) finalize_norms_kernel(GcParams P, Gc
 
 // ======================================================================================================
 // Scale: y = store(float(x) * s32) (fp32/fp16/bf16, s32 = (float) scale), y = x * scale (fp64).
+// When s32 is not a normal float (0, subnormal, inf: the fp64 scale did not fit), the product is taken in
+// fp64 and rounded once: y = store((float)((double) x * scale)).
 // Reads the scale on the device; does nothing when the status says skip/error or the applied scale is 1.
 // ======================================================================================================
-__device__ __forceinline__ float mul(float x, double, float s32) { return x * s32; }
-__device__ __forceinline__ double mul(double x, double s, float) { return x * s; }
-__device__ __forceinline__ F16 mul(F16 x, double, float s32) { return F16{f32_to_f16(f16_to_f32(x.bits) * s32)}; }
-__device__ __forceinline__ BF16 mul(BF16 x, double, float s32) { return BF16{f32_to_bf16(bf16_to_f32(x.bits) * s32)}; }
+__device__ __forceinline__ float widemul(float x, double s) { return static_cast<float>(static_cast<double>(x) * s); }
+__device__ __forceinline__ float mul(float x, double s, float s32, bool wide) { return wide ? widemul(x, s) : x * s32; }
+__device__ __forceinline__ double mul(double x, double s, float, bool) { return x * s; }
+__device__ __forceinline__ F16 mul(F16 x, double s, float s32, bool wide) {
+  const float f = f16_to_f32(x.bits);
+  return F16{f32_to_f16(wide ? widemul(f, s) : f * s32)};
+}
+__device__ __forceinline__ BF16 mul(BF16 x, double s, float s32, bool wide) {
+  const float f = bf16_to_f32(x.bits);
+  return BF16{f32_to_bf16(wide ? widemul(f, s) : f * s32)};
+}
+// NaN counts as normal (it propagates either way); 0, subnormal and infinite fp32 scales do not.
+__device__ __forceinline__ bool is_normal_f32(float s) {
+  const float a = s < 0.0f ? -s : s;
+  return s != s || (a >= 1.17549435e-38f && a <= 3.40282347e+38f);
+}
 
 template <class T> __device__ void scale_chunk(T* x, int64_t start, int64_t end, double s, float s32) {
   const bool vec = vec_aligned(x);
+  const bool wide = !is_normal_f32(s32);
   for (int64_t i = start + 4 * static_cast<int64_t>(threadIdx.x); i < end; i += kLanes) {
     T v[4];
     const int m = load4(x, i, end, vec, v);
-    for (int q = 0; q < m; ++q) v[q] = mul(v[q], s, s32);
+    for (int q = 0; q < m; ++q) v[q] = mul(v[q], s, s32, wide);
     store4(x, i, m, vec, v);
   }
 }
@@ -215,8 +235,10 @@ __global__ void __launch_bounds__(kThreads) scale_kernel(GcParams P, GcDev D) {
 }
 
 // ======================================================================================================
-// Clip by value: y = isnan(x) ? x : min'(max'(x, lo), hi), max'(a,b) = a > b ? a : b, min'(a,b) = a < b ? a : b
+// Clip by value, exactly torch.clamp on the CPU: t = x < lo ? lo : x; y = hi < t ? hi : t
+//   (NaN compares false and stays as it is; a value equal to a bound, -0.0 against +0.0, is kept).
 //   clipped[c] = #{x < lo || x > hi}, nonfinite[c] = #{x NaN or +-inf}; bounds pre-rounded to the type.
+//   Only vectors holding a clipped element are stored.
 // ======================================================================================================
 __device__ __forceinline__ float cval(float x) { return x; }
 __device__ __forceinline__ double cval(double x) { return x; }
@@ -231,15 +253,15 @@ template <class T> __device__ void clip_chunk(T* x, int64_t start, int64_t end, 
   for (int64_t i = start + 4 * static_cast<int64_t>(threadIdx.x); i < end; i += kLanes) {
     T v[4];
     const int m = load4(x, i, end, vec, v);
+    bool changed = false;
     for (int q = 0; q < m; ++q) {
       const auto c = cval(v[q]);
-      if (c != c) { ++nf; continue; }                 // NaN propagates
+      if (c != c) { ++nf; continue; }                 // NaN stays as it is
       nf += is_finite(static_cast<double>(c)) ? 0 : 1;
-      clipped += (c < lo_c || c > hi_c) ? 1 : 0;
-      const T y = c > lo_c ? v[q] : lo;                // max'(x, lo)
-      v[q] = cval(y) < hi_c ? y : hi;                  // min'(y, hi)
+      if (c < lo_c) { v[q] = lo; ++clipped; changed = true; }
+      else if (hi_c < c) { v[q] = hi; ++clipped; changed = true; }
     }
-    if (write) store4(x, i, m, vec, v);
+    if (write && changed) store4(x, i, m, vec, v);
   }
   block_sum2_i64(clipped, nf);
   if (threadIdx.x == 0) { *out_clipped = clipped; *out_nf = nf; }

@@ -173,14 +173,19 @@ double ref_scale(int op, int sem, double N, double M) {
 }
 double ref_applied(double s, int dt) { return dt == GC_FLOAT64 ? s : static_cast<double>(static_cast<float>(s)); }
 
+// y = float(x) * s32, or (float)((double) x * s) when s32 is not a normal float (0, subnormal, inf).
 void ref_scale_tensor(Tensor& t, double s) {
   const float s32 = static_cast<float>(s);
+  const bool wide = !std::isnan(s32) && !std::isnormal(s32);
+  auto mul = [&](double x) -> float {
+    return wide ? static_cast<float>(x * s) : static_cast<float>(x) * s32;
+  };
   for (int64_t i = 0; i < t.count; ++i) {
     switch (t.dtype) {
       case GC_FLOAT64: t.set_raw(i, dbits(t.get(i) * s)); break;
-      case GC_FLOAT32: t.set_raw(i, fbits(static_cast<float>(t.get(i)) * s32)); break;
-      case GC_FLOAT16: t.set_raw(i, ref_to_small(static_cast<double>(static_cast<float>(t.get(i)) * s32), 5, 10)); break;
-      default: t.set_raw(i, ref_to_small(static_cast<double>(static_cast<float>(t.get(i)) * s32), 8, 7)); break;
+      case GC_FLOAT32: t.set_raw(i, fbits(mul(t.get(i)))); break;
+      case GC_FLOAT16: t.set_raw(i, ref_to_small(static_cast<double>(mul(t.get(i))), 5, 10)); break;
+      default: t.set_raw(i, ref_to_small(static_cast<double>(mul(t.get(i))), 8, 7)); break;
     }
   }
 }
@@ -204,19 +209,18 @@ Out ref_run(int op, std::vector<Tensor>& ts, double a, double b, double p, int s
       switch (t.dtype) {
         case GC_FLOAT64: lo = a; hi = b; lob = dbits(a); hib = dbits(b); break;
         case GC_FLOAT32: lo = static_cast<float>(a); hi = static_cast<float>(b); lob = fbits(static_cast<float>(a)); hib = fbits(static_cast<float>(b)); break;
-        case GC_FLOAT16: lob = ref_to_small(a, 5, 10); hib = ref_to_small(b, 5, 10); lo = ref_from_small(static_cast<uint16_t>(lob), 5, 10); hi = ref_from_small(static_cast<uint16_t>(hib), 5, 10); break;
-        default: lob = ref_to_small(a, 8, 7); hib = ref_to_small(b, 8, 7); lo = ref_from_small(static_cast<uint16_t>(lob), 8, 7); hi = ref_from_small(static_cast<uint16_t>(hib), 8, 7); break;
+        // fp16/bf16 bounds: to fp32 first, then to the 16-bit format (as c10::Half(float) does)
+        case GC_FLOAT16: lob = ref_to_small(static_cast<float>(a), 5, 10); hib = ref_to_small(static_cast<float>(b), 5, 10); lo = ref_from_small(static_cast<uint16_t>(lob), 5, 10); hi = ref_from_small(static_cast<uint16_t>(hib), 5, 10); break;
+        default: lob = ref_to_small(static_cast<float>(a), 8, 7); hib = ref_to_small(static_cast<float>(b), 8, 7); lo = ref_from_small(static_cast<uint16_t>(lob), 8, 7); hi = ref_from_small(static_cast<uint16_t>(hib), 8, 7); break;
       }
       for (int64_t i = 0; i < t.count; ++i) {
         const double x = t.get(i);
         if (std::isnan(x)) continue;
         if (x < lo || x > hi) ++clipped;
         if (trig) continue;
-        // y = min'(max'(x, lo), hi)
-        uint64_t yb = x > lo ? t.raw(i) : lob;
-        const double y = x > lo ? x : lo;
-        yb = y < hi ? yb : hib;
-        t.set_raw(i, yb);
+        // torch.clamp on the CPU: t = x < lo ? lo : x; y = hi < t ? hi : t (a value equal to a bound is kept)
+        if (x < lo) t.set_raw(i, lob);
+        else if (hi < x) t.set_raw(i, hib);
       }
     }
     o.summary[0] = 0.0;
@@ -251,7 +255,7 @@ Out ref_run(int op, std::vector<Tensor>& ts, double a, double b, double p, int s
   const double total = ref_finish(all.fold(), p);
   const double gscale = op == GC_OP_CLIP_GLOBAL_NORM ? ref_scale(op, sem, total, a) : 1.0;
   bool trig = false;
-  double minscale = 1.0;
+  double minscale = std::numeric_limits<double>::infinity();
   bool min_nan = false;
   for (size_t k = 0; k < n; ++k) {
     o.norms[k] = ref_finish(S[k], p);
@@ -275,8 +279,9 @@ Out ref_run(int op, std::vector<Tensor>& ts, double a, double b, double p, int s
         clipped += ts[k].count;
         ref_scale_tensor(ts[k], o.scales[k]);
       }
+  if (block) o.scales.assign(n, 1.0);  // ERROR/SKIP: nothing applied, every scale reads 1
   o.summary[0] = total;
-  o.summary[1] = op == GC_OP_CLIP_GLOBAL_NORM ? gscale
+  o.summary[1] = block ? 1.0 : op == GC_OP_CLIP_GLOBAL_NORM ? gscale
                  : (op == GC_OP_NORMS || n == 0) ? 1.0
                  : min_nan ? std::numeric_limits<double>::quiet_NaN() : minscale;
   o.counts[0] = clipped;
