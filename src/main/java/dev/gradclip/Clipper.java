@@ -1,9 +1,12 @@
 package dev.gradclip;
 
-import dev.gradclip.backend.ClipBackend;
 import dev.gradclip.backend.Backends;
+import dev.gradclip.backend.ClipBackend;
+import dev.gradclip.backend.NativeBackends;
+import dev.gradclip.backend.nativeapi.DeviceBuffer;
 import java.util.List;
 import java.util.Objects;
+import org.bytedeco.javacpp.Pointer;
 
 /**
  * The entry point: clips gradient sets in place on one backend and reports what it did.
@@ -112,6 +115,50 @@ public final class Clipper implements AutoCloseable {
         Objects.requireNonNull(clip, "norm clip is null");
         prepare(grads);
         return backend.clipByGlobalNorm(grads, clip);
+    }
+
+    /**
+     * {@link #clipByGlobalNorm} without waiting: on the CUDA backend, with every tensor in device memory,
+     * the kernels are queued on the clipper's stream and the call returns at once; the scale is computed
+     * and applied on the device (nothing is written when it is exactly 1), and the host reads the norm
+     * only when {@link PendingReport#get()} is called. Other backends, and sets that need staging, run
+     * synchronously and return a completed report. The next operation on this clipper reads the
+     * previous pending report first (the engine keeps one result).
+     */
+    public PendingReport clipByGlobalNormAsync(GradientSet grads, NormClip clip) {
+        Objects.requireNonNull(clip, "norm clip is null");
+        prepare(grads);
+        return backend.clipByGlobalNormAsync(grads, clip);
+    }
+
+    /**
+     * Runs later operations on the CUDA stream {@code cudaStream} (a {@code cudaStream_t}, as an address;
+     * 0 is the default stream). Only the CUDA backend has streams.
+     */
+    public Clipper onStream(long cudaStream) {
+        if (closed) throw new IllegalStateException("Clipper is closed");
+        backend.setStream(cudaStream);
+        return this;
+    }
+
+    /** {@link #onStream(long)} with a JavaCPP presets stream ({@code cudaStream_t} / {@code CUstream_st}). */
+    public Clipper onStream(Pointer cudaStream) {
+        Objects.requireNonNull(cudaStream, "stream is null");
+        return onStream(cudaStream.address());
+    }
+
+    /**
+     * Allocates {@code count} elements in this backend's device memory (CUDA: GPU memory; EMULATED: host
+     * memory the emulated kernels read directly), through gradclip's own C API. Its {@link DeviceBuffer#tensor()}
+     * is clipped in place without staging. Close it to free the memory.
+     */
+    public DeviceBuffer allocate(DType dtype, long count) {
+        if (closed) throw new IllegalStateException("Clipper is closed");
+        Backend kind = backend.kind();
+        if (kind != Backend.CUDA && kind != Backend.EMULATED) {
+            throw new IllegalStateException("the " + kind.cliName() + " backend has no device memory");
+        }
+        return new DeviceBuffer(NativeBackends.api(kind), kind, dtype, count);
     }
 
     /**

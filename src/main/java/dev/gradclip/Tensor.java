@@ -152,6 +152,17 @@ public abstract sealed class Tensor permits Tensor.FloatArray, Tensor.DoubleArra
         return new Device(address, count, dtype, null);
     }
 
+    /**
+     * CUDA device memory held by a JavaCPP presets pointer (for example from {@code cudaMalloc}): from
+     * its position, {@code count} elements of {@code dtype}.
+     */
+    public static Tensor onDevice(Pointer devicePointer, long count, DType dtype) {
+        Objects.requireNonNull(devicePointer, "device pointer is null");
+        Objects.requireNonNull(dtype, "dtype is null");
+        if (devicePointer.isNull()) throw new IllegalStateException("device pointer is null or was freed");
+        return new Device(devicePointer.address() + devicePointer.position() * devicePointer.sizeof(), count, dtype, null);
+    }
+
     private static void requireShort(DType dtype) {
         Objects.requireNonNull(dtype, "dtype is null");
         if (dtype != DType.FLOAT16 && dtype != DType.BFLOAT16) {

@@ -6,6 +6,7 @@ import dev.gradclip.GradientSet;
 import dev.gradclip.NonFinitePolicy;
 import dev.gradclip.NormClip;
 import dev.gradclip.NormType;
+import dev.gradclip.PendingReport;
 import dev.gradclip.ValueClip;
 
 /**
@@ -28,6 +29,21 @@ public interface ClipBackend extends AutoCloseable {
     ClipReport clipByGlobalNorm(GradientSet set, NormClip clip);
 
     ClipReport renormalize(GradientSet set, NormType normType, NonFinitePolicy policy);
+
+    /**
+     * Clip by global norm without waiting for the result where the backend can (CUDA: queued on the
+     * stream, the report read on demand). The default runs synchronously.
+     */
+    default PendingReport clipByGlobalNormAsync(GradientSet set, NormClip clip) {
+        return PendingReport.completed(clipByGlobalNorm(set, clip));
+    }
+
+    /** Sets the CUDA stream (a {@code cudaStream_t} as an address; 0 = the default stream) for later operations. */
+    default void setStream(long stream) {
+        if (stream != 0) {
+            throw new IllegalArgumentException("the " + kind().cliName() + " backend has no CUDA streams");
+        }
+    }
 
     @Override
     void close();

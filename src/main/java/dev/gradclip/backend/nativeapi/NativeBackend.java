@@ -9,6 +9,7 @@ import dev.gradclip.NonFinitePolicy;
 import dev.gradclip.NormClip;
 import dev.gradclip.NormType;
 import dev.gradclip.Operation;
+import dev.gradclip.PendingReport;
 import dev.gradclip.Semantics;
 import dev.gradclip.Tensor;
 import dev.gradclip.ValueClip;
@@ -28,6 +29,9 @@ public final class NativeBackend implements ClipBackend {
     private final Backend kind;
     private final String name;
     private long engine;
+    private long stream;
+    /** The last queued operation whose report was not read yet (the engine holds one result at a time). */
+    private PendingReport pending;
 
     public NativeBackend(NativeApi api, Backend kind) {
         this.api = api;
@@ -69,6 +73,14 @@ public final class NativeBackend implements ClipBackend {
     }
 
     @Override
+    public synchronized void setStream(long stream) {
+        if (stream != 0 && kind != Backend.CUDA) {
+            throw new IllegalArgumentException("the " + name + " backend has no CUDA streams");
+        }
+        this.stream = stream;
+    }
+
+    @Override
     public ClipReport clipByValue(GradientSet set, ValueClip clip) {
         return run(Operation.CLIP_VALUE, NativeApi.OP_CLIP_VALUE, set, clip.min(), clip.max(), NormType.L2, Semantics.TORCH,
                 clip.nonFinite());
@@ -96,9 +108,92 @@ public final class NativeBackend implements ClipBackend {
         return run(Operation.RENORMALIZE, NativeApi.OP_RENORMALIZE, set, 0, 0, normType, Semantics.TORCH, policy);
     }
 
+    /**
+     * Queues the clip on the stream and returns at once when every tensor is already where the kernels
+     * read it (device memory; for the emulator, native host memory); otherwise it stages and waits.
+     */
+    @Override
+    public synchronized PendingReport clipByGlobalNormAsync(GradientSet set, NormClip clip) {
+        for (Tensor t : set.tensors()) {
+            boolean direct = t instanceof Tensor.Device || (kind != Backend.CUDA && t instanceof Tensor.OffHeap) || t.size() == 0;
+            if (!direct) return PendingReport.completed(clipByGlobalNorm(set, clip));
+        }
+        settlePending();
+        Call call = prepare(set);
+        int rc = api.run(engine, NativeApi.OP_CLIP_GLOBAL_NORM, call.addresses, call.counts, call.dtypes, call.n,
+                clip.maxNorm(), 0, clip.normType().p(), clip.semantics().ordinal(), clip.nonFinite().ordinal(), stream,
+                NativeApi.FLAG_ASYNC, null, null, null, null);
+        check(rc, "gc_run (async)");
+        PendingReport p = PendingReport.deferred(() -> {
+            synchronized (NativeBackend.this) {
+                Outputs o = new Outputs(call.n);
+                int r = api.engineResult(engine, o.tensorNorms, o.tensorScales, o.summary, o.resultCounts);
+                if (pending != null && pending.isRead()) pending = null;
+                return report(Operation.CLIP_GLOBAL_NORM, set, clip.normType(), r, o);
+            }
+        });
+        pending = p;
+        return p;
+    }
+
+    /** Reads a queued operation's report before the engine's single result slot is reused. */
+    private void settlePending() {
+        PendingReport p = pending;
+        pending = null;
+        if (p != null && !p.isRead()) {
+            try {
+                p.get();
+            } catch (RuntimeException e) {
+                // kept in the PendingReport: its owner sees it when it calls get()
+            }
+        }
+    }
+
+    private record Call(long[] addresses, long[] counts, int[] dtypes, int n) {
+    }
+
+    private static Call prepare(GradientSet set) {
+        int n = set.size();
+        long[] addresses = new long[n];
+        long[] counts = new long[n];
+        int[] dtypes = new int[n];
+        for (int i = 0; i < n; i++) {
+            Tensor t = set.get(i);
+            counts[i] = t.size();
+            dtypes[i] = dtypeCode(t.dtype());
+            addresses[i] = t.size() == 0 ? 0 : t instanceof Tensor.Device d ? d.address() : ((Tensor.OffHeap) t).address();
+        }
+        return new Call(addresses, counts, dtypes, n);
+    }
+
+    private static final class Outputs {
+        final double[] tensorNorms;
+        final double[] tensorScales;
+        final double[] summary = new double[2];
+        final long[] resultCounts = new long[3];
+
+        Outputs(int n) {
+            tensorNorms = new double[n];
+            tensorScales = new double[n];
+        }
+    }
+
+    private ClipReport report(Operation op, GradientSet set, NormType p, int rc, Outputs o) {
+        boolean hasNorms = op != Operation.CLIP_VALUE;
+        ClipReport report = new ClipReport(op, name, hasNorms ? p : null, hasNorms, hasNorms ? o.summary[0] : Double.NaN,
+                hasNorms ? o.tensorNorms : new double[0], o.summary[1], o.tensorScales, o.resultCounts[0],
+                o.resultCounts[1], set.totalElements(), o.resultCounts[2] != 0);
+        if (rc == NativeApi.GC_ERR_NONFINITE) {
+            throw new NonFiniteGradientException(api.lastError() + "; nothing was modified", report);
+        }
+        check(rc, "gc_run");
+        return report;
+    }
+
     private synchronized ClipReport run(Operation op, int opCode, GradientSet set, double a, double b, NormType p,
                                         Semantics semantics, NonFinitePolicy policy) {
         if (engine == 0) throw new IllegalStateException(name + " backend is closed");
+        settlePending();
         int n = set.size();
         long[] addresses = new long[n];
         long[] counts = new long[n];
@@ -111,21 +206,10 @@ public final class NativeBackend implements ClipBackend {
                 dtypes[i] = dtypeCode(t.dtype());
                 addresses[i] = addressFor(t, staged);
             }
-            double[] tensorNorms = new double[n];
-            double[] tensorScales = new double[n];
-            double[] summary = new double[2];
-            long[] resultCounts = new long[3];
-            int policyCode = policy.ordinal();
-            int rc = api.run(engine, opCode, addresses, counts, dtypes, n, a, b, p.p(), semantics.ordinal(), policyCode, 0L, 0,
-                    tensorNorms, tensorScales, summary, resultCounts);
-            boolean hasNorms = op != Operation.CLIP_VALUE;
-            ClipReport report = new ClipReport(op, name, hasNorms ? p : null, hasNorms, hasNorms ? summary[0] : Double.NaN,
-                    hasNorms ? tensorNorms : new double[0], summary[1], tensorScales, resultCounts[0], resultCounts[1],
-                    set.totalElements(), resultCounts[2] != 0);
-            if (rc == NativeApi.GC_ERR_NONFINITE) {
-                throw new NonFiniteGradientException(api.lastError() + "; nothing was modified", report);
-            }
-            check(rc, "gc_run");
+            Outputs o = new Outputs(n);
+            int rc = api.run(engine, opCode, addresses, counts, dtypes, n, a, b, p.p(), semantics.ordinal(), policy.ordinal(),
+                    stream, 0, o.tensorNorms, o.tensorScales, o.summary, o.resultCounts);
+            ClipReport report = report(op, set, p, rc, o);
             if (op != Operation.NORMS && !report.skipped()) {
                 for (Staged s : staged) s.copyBack();
             }
@@ -173,7 +257,7 @@ public final class NativeBackend implements ClipBackend {
         void copyBack() {
             if (device != 0) {
                 long dst = host != 0 ? host : ((Tensor.OffHeap) source).address();
-                check(api.memcpy(dst, device, bytes, NativeApi.COPY_DEVICE_TO_HOST, 0L), "copy to host");
+                check(api.memcpy(dst, device, bytes, NativeApi.COPY_DEVICE_TO_HOST, stream), "copy to host");
             }
             if (host != 0) copyToHeap(source, host);
         }
@@ -208,7 +292,7 @@ public final class NativeBackend implements ClipBackend {
             check(rc, "device allocation of " + bytes + " bytes");
         }
         staged.add(new Staged(t, host, out[0], bytes));
-        check(api.memcpy(out[0], hostAddress, bytes, NativeApi.COPY_HOST_TO_DEVICE, 0L), "copy to device");
+        check(api.memcpy(out[0], hostAddress, bytes, NativeApi.COPY_HOST_TO_DEVICE, stream), "copy to device");
         return out[0];
     }
 
@@ -226,6 +310,7 @@ public final class NativeBackend implements ClipBackend {
 
     @Override
     public synchronized void close() {
+        settlePending();
         if (engine != 0) {
             api.engineDestroy(engine);
             engine = 0;
