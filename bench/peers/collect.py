@@ -91,11 +91,11 @@ def main():
             records.append({"shapes": p["shapes"], "op": p["op"], "dtype": p["dtype"], "impl": p["impl"],
                             "jvm": jvm, "median_ms": median})
     torch_info = {}
-    tp = os.path.join(a.tmp, "torch.json")
-    if os.path.exists(tp):
+    for tp in sorted(glob.glob(os.path.join(a.tmp, "torch*.json"))):
         with open(tp) as f:
-            torch_info = json.load(f)
-        for r in torch_info["records"]:
+            info = json.load(f)
+        torch_info = torch_info or info
+        for r in info["records"]:
             r = dict(r)
             r["jvm"] = None
             records.append(r)
@@ -140,7 +140,7 @@ def main():
         json.dump(doc, f, indent=1)
 
     order_op = {"value": 0, "norms": 1, "clip": 2, "noclip": 3}
-    order_impl = {"gradclip": 0, "naive": 1, "dl4j": 2, "pytorch": 3}
+    order_impl = {"gradclip": 0, "gradclip-1t": 1, "naive": 2, "dl4j": 3, "pytorch": 4}
     records.sort(key=lambda r: (r["shapes"], WIDTH[r["dtype"]] * -1, r["dtype"], order_op[r["op"]],
                                 order_impl.get(r["impl"], 9), r.get("jvm") or ""))
 

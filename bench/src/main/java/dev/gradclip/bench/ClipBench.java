@@ -9,6 +9,7 @@ import dev.gradclip.NormClip;
 import dev.gradclip.NormType;
 import dev.gradclip.Tensor;
 import dev.gradclip.ValueClip;
+import dev.gradclip.backend.cpu.CpuBackend;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -35,6 +36,7 @@ import org.openjdk.jmh.annotations.TearDown;
  * per-invocation overhead), so every measured call really clips the same elements by the same factor.
  *
  * <p>Implementations: {@code gradclip} (the library's CPU backend through the public API, all cores),
+ * {@code gradclip-1t} (the same on one thread: {@code Clipper.using(new CpuBackend(1))}),
  * {@code naive} (the loop a user would write: per tensor one double accumulator, then scale; one thread),
  * {@code dl4j} (ND4J: norm2 per tensor, in-place muli / clipbyvalue, as DL4J's ClipL2PerLayer does).
  */
@@ -75,7 +77,8 @@ public class ClipBench {
         long[] sizes = Data.sizes(shapes);
         boolean writes = op.equals("value") || op.equals("clip");
         switch (impl) {
-            case "gradclip" -> run = new GradclipOp(sizes, dtype, op, writes);
+            case "gradclip" -> run = new GradclipOp(Clipper.create(Backend.CPU), sizes, dtype, op, writes);
+            case "gradclip-1t" -> run = new GradclipOp(Clipper.using(new CpuBackend(1)), sizes, dtype, op, writes);
             case "naive" -> run = new NaiveOp(sizes, dtype, op, writes);
             case "dl4j" -> run = Dl4jOp.create(sizes, dtype, op, writes);
             default -> throw new IllegalArgumentException("unknown impl " + impl);
@@ -108,7 +111,7 @@ public class ClipBench {
     // ------------------------------------------------------------------ gradclip, public API
 
     static final class GradclipOp implements Op {
-        private final Clipper clipper = Clipper.create(Backend.CPU);
+        private final Clipper clipper;
         private final GradientSet set;
         private final Object[] data;
         private final Object[] pristine;
@@ -116,7 +119,8 @@ public class ClipBench {
         private final NormClip normClip;
         private final ValueClip valueClip = ValueClip.symmetric(Data.VALUE_BOUND);
 
-        GradclipOp(long[] sizes, String dtype, String op, boolean writes) {
+        GradclipOp(Clipper clipper, long[] sizes, String dtype, String op, boolean writes) {
+            this.clipper = clipper;
             this.op = op;
             data = new Object[sizes.length];
             pristine = writes ? new Object[sizes.length] : null;
@@ -170,7 +174,7 @@ public class ClipBench {
         public String describe(Object result) {
             ClipReport r = (ClipReport) result;
             return "norm " + r.totalNorm() + ", scale " + r.scale() + ", clipped elements " + r.clippedElements()
-                    + " of " + r.totalElements() + ", threads " + Runtime.getRuntime().availableProcessors();
+                    + " of " + r.totalElements() + ", " + clipper;
         }
     }
 
