@@ -76,17 +76,22 @@ def main():
     java_versions = {}
     for path in sorted(glob.glob(os.path.join(a.tmp, "jmh-*.json"))):
         jvm = re.match(r"jmh-([a-z0-9]+)-", os.path.basename(path)).group(1)
-        with open(path) as f:
-            results = json.load(f)
+        try:
+            with open(path) as f:
+                results = json.load(f)
+        except ValueError as e:
+            print("collect: skipping %s (not a complete JMH result: %s)" % (path, e))
+            continue
         for r in results:
             java_versions[jvm] = r.get("vmName", "") + " " + r.get("jdkVersion", "") + " (" + r.get("vmVersion", "") + ")"
             p = r.get("params", {})
             median = r["primaryMetric"]["scorePercentiles"]["50.0"]
             if r["benchmark"].endswith("Bandwidth.stream"):
-                bytes_ = (1 << 28) * 4 * (1 if p["mode"] == "read" else 2)
+                kind = "read" if p["mode"].startswith("read") else "rw"
+                bytes_ = (1 << 28) * 4 * (1 if kind == "read" else 2)
                 gbps = bytes_ / (median * 1e-3) / 1e9
                 bw_runs.append({"jvm": jvm, "mode": p["mode"], "median_ms": median, "gbps": gbps})
-                bw[p["mode"]] = max(bw.get(p["mode"], 0), gbps)
+                bw[kind] = max(bw.get(kind, 0), gbps)
                 continue
             records.append({"shapes": p["shapes"], "op": p["op"], "dtype": p["dtype"], "impl": p["impl"],
                             "jvm": jvm, "median_ms": median})
@@ -94,7 +99,8 @@ def main():
     for tp in sorted(glob.glob(os.path.join(a.tmp, "torch*.json"))):
         with open(tp) as f:
             info = json.load(f)
-        torch_info = torch_info or info
+        if not torch_info or os.path.basename(tp) == "torch.json":
+            torch_info = info
         for r in info["records"]:
             r = dict(r)
             r["jvm"] = None
@@ -140,7 +146,7 @@ def main():
         json.dump(doc, f, indent=1)
 
     order_op = {"value": 0, "norms": 1, "clip": 2, "noclip": 3}
-    order_impl = {"gradclip": 0, "gradclip-1t": 1, "naive": 2, "dl4j": 3, "pytorch": 4}
+    order_impl = {"gradclip": 0, "gradclip-1t": 1, "naive": 2, "dl4j": 3, "pytorch": 4, "pytorch-1t": 5}
     records.sort(key=lambda r: (r["shapes"], WIDTH[r["dtype"]] * -1, r["dtype"], order_op[r["op"]],
                                 order_impl.get(r["impl"], 9), r.get("jvm") or ""))
 

@@ -6,8 +6,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -20,17 +23,20 @@ import org.openjdk.jmh.annotations.TearDown;
 /**
  * The physical floor: streaming a float[] of 2^28 elements (1 GiB, 32× the L3 of the development machine)
  * on every core, split into one contiguous part per core (the calling thread takes part 0, as gradclip's
- * CPU backend does). {@code read}: read-only, 4 B/element (sums with 8 independent accumulators, since
- * C2 does not vectorise an ordered float sum); {@code rw}: in place {@code a[i] *= s}, 8 B/element
- * (the loop C2 vectorises). bench/run turns the medians into GB/s.
+ * CPU backend does). {@code read}: read-only, 4 B/element, summed with the Vector API into 4 SIMD
+ * accumulators (C2 does not vectorise an ordered scalar float sum: {@code read-scalar}, 8 scalar
+ * accumulators, is kept to show that it is compute-bound, not memory-bound); {@code rw}: in place
+ * {@code a[i] *= s}, 8 B/element (the loop C2 vectorises by itself). bench/run turns the medians into
+ * GB/s and takes the best read and the best rw as the floor.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class Bandwidth {
     public static final int ELEMENTS = 1 << 28;
 
-    @Param({"read", "rw"})
+    @Param({"read", "read-scalar", "rw"})
     public String mode;
 
     private float[] a;
@@ -73,6 +79,23 @@ public class Bandwidth {
         return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
     }
 
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
+    static float readVector(float[] a, int from, int to) {
+        int step = F.length();
+        FloatVector v0 = FloatVector.zero(F), v1 = FloatVector.zero(F), v2 = FloatVector.zero(F), v3 = FloatVector.zero(F);
+        int i = from;
+        for (; i + 4 * step <= to; i += 4 * step) {
+            v0 = v0.add(FloatVector.fromArray(F, a, i));
+            v1 = v1.add(FloatVector.fromArray(F, a, i + step));
+            v2 = v2.add(FloatVector.fromArray(F, a, i + 2 * step));
+            v3 = v3.add(FloatVector.fromArray(F, a, i + 3 * step));
+        }
+        float s = v0.add(v1).add(v2.add(v3)).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+        for (; i < to; i++) s += a[i];
+        return s;
+    }
+
     static void scale(float[] a, int from, int to, float s) {
         for (int i = from; i < to; i++) a[i] *= s;
     }
@@ -80,7 +103,8 @@ public class Bandwidth {
     private float part(int p) {
         int from = (int) ((long) a.length * p / parts);
         int to = (int) ((long) a.length * (p + 1) / parts);
-        if (mode.equals("read")) return read(a, from, to);
+        if (mode.equals("read")) return readVector(a, from, to);
+        if (mode.equals("read-scalar")) return read(a, from, to);
         scale(a, from, to, s);
         return 0;
     }
