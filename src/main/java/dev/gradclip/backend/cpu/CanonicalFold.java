@@ -53,6 +53,13 @@ final class CanonicalFold {
      * Used for a tensor's chunk partials and for the total over tensor sums.
      */
     static double reduce(double[] values, int from, int count, boolean max, double[] lanes) {
+        if (count == 1) {
+            // one value v and 1,023 lanes of +0.0: every step of either fold is v + (+0.0) = v or
+            // nanMax(v, +0.0) = v, because the values folded here (chunk partials and tensor sums of
+            // |x|^p, or maxima of |x|) are never -0.0; NaN stays NaN. Bit-identical, without the
+            // 1,024-lane fill and fold per single-chunk tensor (many-small: 10,000 of them per call).
+            return values[from];
+        }
         java.util.Arrays.fill(lanes, 0.0);
         for (int i = 0; i < count; i++) {
             int j = i & (LANES - 1);
