@@ -27,7 +27,7 @@ public final class DemoMain {
     /** Sizes of one invocation. */
     record Plan(boolean quick, int regSamples, int regEpochs, int seqReviews, int seqEpochs) {
         static Plan of(boolean quick) {
-            return quick ? new Plan(true, 3000, 10, 2500, 2) : new Plan(false, 10_000, 30, 25_000, 5);
+            return quick ? new Plan(true, 3000, 10, 3000, 3) : new Plan(false, 10_000, 30, 25_000, 5);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.gradclip.demo;
 
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.distribution.UniformDistribution;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.EmbeddingSequenceLayer;
 import org.deeplearning4j.nn.conf.layers.LSTM;
@@ -36,14 +37,14 @@ public final class Models {
     /**
      * The seed's Keras model: Embedding(vocab, 32) → LSTM(32) (last output) → Dense(1, sigmoid), binary
      * cross-entropy. Keras defaults where DL4J's differ: Glorot uniform input weights, forget-gate bias 1,
-     * sigmoid gates, tanh cell.
+     * sigmoid gates, tanh cell, embeddings U(-0.05, 0.05).
      */
     public static MultiLayerNetwork sentimentLstm(int vocab, int embed, int units, IUpdater updater, long seed) {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder()
                 .seed(seed).dataType(DataType.FLOAT).updater(updater).weightInit(WeightInit.XAVIER_UNIFORM)
                 .list()
                 .layer(new EmbeddingSequenceLayer.Builder().nIn(vocab).nOut(embed)
-                        .weightInit(WeightInit.UNIFORM).build())
+                        .weightInit(new UniformDistribution(-0.05, 0.05)).build())
                 .layer(new LastTimeStep(new LSTM.Builder().nIn(embed).nOut(units).activation(Activation.TANH)
                         .gateActivationFunction(Activation.SIGMOID).forgetGateBiasInit(1.0).build()))
                 .layer(new OutputLayer.Builder(LossFunctions.LossFunction.XENT).nIn(units).nOut(1)

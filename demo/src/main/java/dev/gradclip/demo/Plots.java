@@ -37,6 +37,8 @@ public final class Plots {
         s.setChartTitleFont(s.getChartTitleFont().deriveFont(16f));
         c.getStyler().setYAxisLogarithmic(logY);
         c.getStyler().setMarkerSize(6);
+        c.getStyler().setXAxisTickMarkSpacingHint(90);
+        c.getStyler().setPlotGridVerticalLinesVisible(false);
         return c;
     }
 

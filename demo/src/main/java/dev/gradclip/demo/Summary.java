@@ -57,6 +57,11 @@ final class Summary {
         return b.append('"').toString();
     }
 
+    static String percent(double f) {
+        if (f > 0 && f < 0.001) return "<0.1%";
+        return String.format(Locale.ROOT, "%.1f%%", 100 * f);
+    }
+
     static String table(List<DemoMain.Experiment> experiments) {
         StringBuilder b = new StringBuilder();
         String fmt = "%-22s %-16s %-9s %-12s %-12s %-8s %-8s%n";
@@ -70,7 +75,7 @@ final class Summary {
                         last == null ? "-" : Trainer.num(last.valLoss()),
                         last == null || last.valAccuracy() == null ? "-"
                                 : String.format(Locale.ROOT, "%.3f", last.valAccuracy()),
-                        String.format(Locale.ROOT, "%.1f%%", 100 * run.clippedFraction())));
+                        percent(run.clippedFraction())));
             }
         }
         b.append("(clipped = mean over steps of the fraction of gradient elements clipping changed; diverged = NaN or "

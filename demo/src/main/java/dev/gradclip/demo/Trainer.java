@@ -17,7 +17,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * A Keras-like {@code fit(x, y, epochs, batch_size, validation_split)} loop around a DL4J network with a
  * {@link GradClipListener} attached: the last {@code validationSplit} of the examples (before shuffling) are held
  * out, the rest is shuffled every epoch; the epoch's train loss is the mean of its minibatch losses, as Keras
- * reports it. Train accuracy (classification only) is measured after each epoch on up to 5,000 training
+ * reports it. Train accuracy (classification only) is measured after each epoch on the first 1,000 training
  * examples in inference mode (Keras averages it during the epoch instead).
  */
 public final class Trainer {
@@ -87,7 +87,7 @@ public final class Trainer {
             double trainLoss = lossSum / batches;
             double[] val = evaluate(net, task, data, nTrain, data.n());
             Double trainAcc = null;
-            if (task == Task.BINARY) trainAcc = evaluate(net, task, data, 0, Math.min(nTrain, 5000))[1];
+            if (task == Task.BINARY) trainAcc = evaluate(net, task, data, 0, Math.min(nTrain, 1000))[1];
             Double valAcc = task == Task.BINARY ? val[1] : null;
             double secs = (System.nanoTime() - te) / 1e9;
             out.add(new Epoch(e, trainLoss, val[0], trainAcc, valAcc, secs));
@@ -103,9 +103,9 @@ public final class Trainer {
         double[] norms = steps.stream().mapToDouble(StepRecord::totalNorm).filter(Double::isFinite).sorted().toArray();
         double median = norms.length == 0 ? Double.NaN : norms[norms.length / 2];
         double clipped = steps.stream().mapToDouble(StepRecord::clippedFraction).average().orElse(0);
-        return String.format(Locale.ROOT, "[%s] %-16s epoch %2d/%-2d  loss %-10s val_loss %-10s%s  |g| median %-9s clipped %5.1f%%  %5.1f s",
+        return String.format(Locale.ROOT, "[%s] %-16s epoch %2d/%-2d  loss %-10s val_loss %-10s%s  |g| median %-9s clipped %6s  %5.1f s",
                 experiment, clip.label(), e, epochs, num(loss), num(valLoss),
-                valAcc == null ? "" : String.format(Locale.ROOT, "  val_acc %.3f", valAcc), num(median), 100 * clipped, secs);
+                valAcc == null ? "" : String.format(Locale.ROOT, "  val_acc %.3f", valAcc), num(median), Summary.percent(clipped), secs);
     }
 
     static String num(double v) {
