@@ -27,10 +27,10 @@ public final class Plots {
     static Color colour(int run) { return PALETTE[run % PALETTE.length]; }
 
     private static XYChart chart(String title, String x, String y, boolean logY) {
-        XYChart c = new XYChartBuilder().width(1000).height(600).title(title).xAxisTitle(x).yAxisTitle(y).build();
+        XYChart c = new XYChartBuilder().width(1150).height(600).title(title).xAxisTitle(x).yAxisTitle(y).build();
         org.knowm.xchart.style.XYStyler s = c.getStyler();
-        s.setLegendPosition(Styler.LegendPosition.OutsideS);
-        s.setLegendLayout(Styler.LegendLayout.Horizontal);
+        s.setLegendPosition(Styler.LegendPosition.OutsideE);
+        s.setLegendLayout(Styler.LegendLayout.Vertical);
         s.setChartBackgroundColor(Color.WHITE);
         s.setPlotBackgroundColor(Color.WHITE);
         s.setPlotGridLinesColor(new Color(0xdddddd));
@@ -71,18 +71,37 @@ public final class Plots {
     public static Path perEpoch(Path dir, String file, String title, String yTitle, List<Trainer.Run> runs,
                                 Function<Trainer.Epoch, Double> train, Function<Trainer.Epoch, Double> val,
                                 boolean logY) throws IOException {
+        // A diverged run's losses (1e18, 1e50, NaN...) would squash every other curve into the bottom edge:
+        // they are drawn at a ceiling 100x above the highest loss of the runs that did not diverge.
+        double ceiling = Double.NaN;
+        for (Trainer.Run run : runs) {
+            if (run.diverged()) continue;
+            for (Trainer.Epoch e : run.epochs()) {
+                for (Double v : new Double[]{train.apply(e), val.apply(e)}) {
+                    if (v != null && Double.isFinite(v)) ceiling = Double.isNaN(ceiling) ? v : Math.max(ceiling, v);
+                }
+            }
+        }
+        ceiling *= logY ? 100 : 1.5;
         XYChart c = chart(title, "epoch", yTitle, logY);
         for (int r = 0; r < runs.size(); r++) {
             Trainer.Run run = runs.get(r);
             List<Double> xs = new ArrayList<>();
             List<Double> tr = new ArrayList<>();
             List<Double> va = new ArrayList<>();
+            boolean clamped = false;
             for (Trainer.Epoch e : run.epochs()) {
                 xs.add((double) e.epoch());
-                tr.add(train.apply(e));
-                va.add(val.apply(e));
+                Double t = train.apply(e);
+                Double v = val.apply(e);
+                if (run.diverged() && Double.isFinite(ceiling)) {
+                    if (t != null && !(t <= ceiling)) { t = ceiling; clamped = true; }
+                    if (v != null && !(v <= ceiling)) { v = ceiling; clamped = true; }
+                }
+                tr.add(t);
+                va.add(v);
             }
-            String suffix = run.diverged() ? " (diverged)" : "";
+            String suffix = run.diverged() ? (clamped ? " (diverged: off scale, at top)" : " (diverged)") : "";
             add(c, run.clip().label() + " train" + suffix, finite(xs, tr, logY), colour(r), false, true);
             add(c, run.clip().label() + " validation" + suffix, finite(xs, va, logY), colour(r), true, true);
         }
@@ -96,6 +115,7 @@ public final class Plots {
      */
     public static Path gradNorms(Path dir, String file, String title, List<Trainer.Run> runs) throws IOException {
         XYChart c = chart(title, "step", "total L2 norm of the gradient before clipping (batch mean)", true);
+        c.getStyler().setXAxisTickMarkSpacingHint(250);
         int maxStep = 1;
         for (int r = 0; r < runs.size(); r++) {
             List<StepRecord> steps = runs.get(r).steps();
@@ -119,7 +139,7 @@ public final class Plots {
             s.setLineStyle(new BasicStroke(2.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[]{10f, 6f}, 0f));
             s.setMarker(SeriesMarkers.NONE);
         }
-        c.getStyler().setXAxisDecimalPattern("0");
+        stepAxis(c, maxStep);
         return save(c, dir, file);
     }
 
@@ -128,6 +148,7 @@ public final class Plots {
             throws IOException {
         XYChart c = chart(title + " (moving average over " + window + " steps)", "step",
                 "fraction of gradient elements clipped", false);
+        c.getStyler().setXAxisTickMarkSpacingHint(250);
         for (int r = 0; r < runs.size(); r++) {
             List<StepRecord> steps = runs.get(r).steps();
             int stride = Math.max(1, steps.size() / 4000);
@@ -144,10 +165,25 @@ public final class Plots {
             }
             add(c, runs.get(r).clip().label(), finite(xs, ys, false), colour(r), false, false);
         }
+        int maxStep = 1;
+        for (Trainer.Run run : runs) maxStep = Math.max(maxStep, run.steps().size());
         c.getStyler().setYAxisMin(0.0);
         c.getStyler().setYAxisMax(1.0);
-        c.getStyler().setXAxisDecimalPattern("0");
+        stepAxis(c, maxStep);
         return save(c, dir, file);
+    }
+
+    /**
+     * XChart puts a tick every few dozen steps whatever the spacing hint; label only round multiples of about an
+     * eighth of the range so the labels stay readable.
+     */
+    private static void stepAxis(XYChart c, int maxStep) {
+        c.getStyler().setXAxisMin(0.0);
+        double raw = maxStep / 8.0;
+        double mag = Math.pow(10, Math.floor(Math.log10(Math.max(1, raw))));
+        double label = raw <= mag ? mag : raw <= 2 * mag ? 2 * mag : raw <= 5 * mag ? 5 * mag : 10 * mag;
+        c.setCustomXAxisTickLabelsFormatter(x -> Math.abs(x / label - Math.rint(x / label)) < 1e-9
+                ? String.format(java.util.Locale.ROOT, "%,d", Math.round(x)) : "");
     }
 
     private static Path save(XYChart c, Path dir, String file) throws IOException {
