@@ -180,8 +180,10 @@ class Dl4jIntegrationTest {
     /**
      * DL4J's ClipL2PerLayer vs gradclip layer-norm: same seed, same data, plain SGD (so the parameter change is
      * lr × the clipped mean gradient and nothing hides a difference), 5 steps with clipping active at every
-     * layer. Parameters agree to 1e-6 relative: both compute the same fp32 products; the remaining difference is
-     * that gradclip scales the sum by t·B/‖sum‖ in fp64 while DL4J divides by B in fp32 and then scales.
+     * step, an MLP and an LSTM. Parameters agree to 2e-6 relative (about 16 fp32 ulps; measured worst 5.9e-7):
+     * the order of operations differs, not the maths. gradclip scales the summed gradient once by the fp64 factor
+     * t·B/‖sum‖ before DL4J divides it by B in fp32; DL4J divides first, then computes its fp32 norm and scales,
+     * so each element is rounded differently by an ulp or two, and 5 steps accumulate that.
      * Per-tensor clipping (norm:t) with the same threshold gives different parameters: DL4J groups W and b.
      */
     @Test
@@ -202,13 +204,17 @@ class Dl4jIntegrationTest {
                 perTensor.fit(ds);
                 assertTrue(l.records().get(step).scale() < 1, "clipping is active at step " + step + ": " + l.records());
             }
-            assertClose(theirs.params(), ours.params(), 1e-6, "layer-norm vs ClipL2PerLayer, recurrent=" + recurrent);
+            assertClose(theirs.params(), ours.params(), 2e-6, "layer-norm vs ClipL2PerLayer, recurrent=" + recurrent);
             double d = theirs.params().sub(perTensor.params()).norm2Number().doubleValue();
             assertTrue(d > 1e-4, "per-tensor clipping differs from DL4J's per-layer (difference " + d + ")");
         }
     }
 
-    /** DL4J's ClipElementWiseAbsoluteValue vs gradclip value:t, same setup as above. */
+    /**
+     * DL4J's ClipElementWiseAbsoluteValue vs gradclip value:t, same setup as above: clamp(sum, t·B)/B against
+     * clamp(sum/B, t). Identical for the MLP; within 2e-6 for the LSTM (measured 7.1e-7), where the fp32 division
+     * by B rounds unclamped elements differently after clamping moved the others.
+     */
     @Test
     void valueEqualsDl4jClipElementWiseAbsoluteValueAfterSteps() {
         for (boolean recurrent : new boolean[]{false, true}) {
@@ -223,7 +229,7 @@ class Dl4jIntegrationTest {
                 ours.fit(ds);
                 assertTrue(l.records().get(step).clippedFraction() > 0.05, "clipping is active at step " + step + ": " + l.records());
             }
-            assertClose(theirs.params(), ours.params(), 1e-6, "value vs ClipElementWiseAbsoluteValue, recurrent=" + recurrent);
+            assertClose(theirs.params(), ours.params(), 2e-6, "value vs ClipElementWiseAbsoluteValue, recurrent=" + recurrent);
         }
     }
 
@@ -236,6 +242,7 @@ class Dl4jIntegrationTest {
             double err = Math.abs(a[i] - b[i]) / Math.max(1e-3, Math.abs(a[i]));
             worst = Math.max(worst, err);
         }
+        System.out.println(what + ": worst relative parameter difference " + worst);
         assertTrue(worst <= rel, what + ": worst relative difference " + worst + " > " + rel);
     }
 
