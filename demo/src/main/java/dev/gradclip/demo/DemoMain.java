@@ -74,9 +74,18 @@ public final class DemoMain {
         Plan plan = Plan.of(quick);
         PrintStream log = System.out;
         long t0 = System.nanoTime();
-        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
         List<Experiment> experiments = new ArrayList<>();
-        try (Clipper clipper = Clipper.create(backend)) {
+        Clipper opened;
+        try {
+            opened = Clipper.create(backend);
+        } catch (IllegalStateException e) {
+            System.err.println("demo: gradclip backend " + backend.cliName() + " is not available here: " + e.getMessage()
+                    + " (the default, --backend cpu, always is)");
+            System.exit(2);
+            return;
+        }
+        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
+        try (Clipper clipper = opened) {
             log.println("gradclip demo" + (quick ? " (--quick)" : "") + ": Deeplearning4j 1.0.0-M2.1 on the CPU, "
                     + "gradclip backend " + clipper.backend().cliName() + " (" + clipper.selectionReason() + "), output "
                     + out.toAbsolutePath());
