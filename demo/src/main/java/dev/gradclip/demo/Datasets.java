@@ -1,0 +1,116 @@
+package dev.gradclip.demo;
+
+import java.util.Random;
+
+/** Synthetic data for the seed experiments, generated in Java from a fixed seed. */
+public final class Datasets {
+    private Datasets() { }
+
+    /** Features row-major {@code [n][d]} and targets {@code [n]}. */
+    public record Regression(float[] x, float[] y, int n, int d) { }
+
+    /**
+     * Like scikit-learn's {@code make_regression(n_samples, n_features, n_informative, noise, random_state)}:
+     * standard normal features, a linear target over {@code informative} features whose coefficients are
+     * {@code 100 · U(0, 1)} (in shuffled feature positions), plus {@code noise · N(0, 1)}; then every target is
+     * multiplied by {@code targetScale} (the seed makes the targets very large so that the unclipped run explodes).
+     */
+    public static Regression makeRegression(int n, int d, int informative, double noise, double targetScale, long seed) {
+        Random rnd = new Random(seed);
+        float[] x = new float[n * d];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        double[] coef = new double[d];
+        int[] perm = new int[d];
+        for (int i = 0; i < d; i++) perm[i] = i;
+        for (int i = d - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = perm[i]; perm[i] = perm[j]; perm[j] = t;
+        }
+        for (int k = 0; k < informative; k++) coef[perm[k]] = 100.0 * rnd.nextDouble();
+        float[] y = new float[n];
+        for (int i = 0; i < n; i++) {
+            double s = 0;
+            for (int j = 0; j < d; j++) s += x[i * d + j] * coef[j];
+            s += noise * rnd.nextGaussian();
+            y[i] = (float) (s * targetScale);
+        }
+        return new Regression(x, y, n, d);
+    }
+
+    /** Token ids row-major {@code [n][length]} (as floats, DL4J's embedding input) and 0/1 labels. */
+    public record Sequences(float[] tokens, float[] labels, int n, int length, int vocab) { }
+
+    /**
+     * A synthetic stand-in for Keras' IMDB sentiment set, with its shape: a {@code vocab}-token vocabulary
+     * (0 = padding, 1 = start, 2 = out-of-vocabulary as in {@code imdb.load_data}), reviews of 50 to ~1000 tokens
+     * (log-normal, median ~180 like IMDB), padded or truncated to {@code length} keeping the end
+     * ({@code pad_sequences} defaults). Filler tokens follow a Zipf law; 150 positive and 150 negative
+     * sentiment-bearing tokens of middling frequency are scattered through each review (about one token in
+     * eight), each agreeing with the review's hidden leaning with probability 0.8. The label is decided by the
+     * tokens of the whole review: 1 when it holds more positive than negative sentiment tokens (ties are
+     * redrawn). A model sees only the last {@code length} tokens, so the best reachable accuracy is below 100%.
+     */
+    public static Sequences sentiment(int n, int length, int vocab, long seed) {
+        Random rnd = new Random(seed);
+        int first = 3;
+        int sentimentWords = 150;
+        // Sentiment tokens sit at ranks 200..499 (ids 203..502), alternating positive/negative.
+        int sentStart = first + 200;
+        double[] zipfCdf = zipfCdf(vocab - first, 1.05);
+        float[] tokens = new float[n * length];
+        float[] labels = new float[n];
+        int[] review = new int[2000];
+        for (int i = 0; i < n; i++) {
+            int len;
+            int pos;
+            int neg;
+            do {
+                len = (int) Math.min(1000, Math.max(50, Math.exp(Math.log(180) + 0.6 * rnd.nextGaussian())));
+                boolean leaning = rnd.nextBoolean();
+                pos = 0;
+                neg = 0;
+                review[0] = 1;
+                for (int t = 1; t < len; t++) {
+                    if (rnd.nextDouble() < 1.0 / 8) {
+                        boolean positive = (rnd.nextDouble() < 0.8) == leaning;
+                        int w = rnd.nextInt(sentimentWords);
+                        review[t] = sentStart + 2 * w + (positive ? 0 : 1);
+                        if (positive) pos++; else neg++;
+                    } else {
+                        int tok;
+                        do {
+                            tok = first + sample(zipfCdf, rnd.nextDouble());
+                        } while (tok >= sentStart && tok < sentStart + 2 * sentimentWords);
+                        review[t] = tok;
+                    }
+                }
+            } while (pos == neg);
+            labels[i] = pos > neg ? 1f : 0f;
+            int keep = Math.min(len, length);
+            int padding = length - keep;
+            for (int t = 0; t < keep; t++) tokens[i * length + padding + t] = review[len - keep + t];
+        }
+        return new Sequences(tokens, labels, n, length, vocab);
+    }
+
+    private static double[] zipfCdf(int size, double s) {
+        double[] cdf = new double[size];
+        double total = 0;
+        for (int k = 0; k < size; k++) {
+            total += 1.0 / Math.pow(k + 1, s);
+            cdf[k] = total;
+        }
+        for (int k = 0; k < size; k++) cdf[k] /= total;
+        return cdf;
+    }
+
+    private static int sample(double[] cdf, double u) {
+        int lo = 0;
+        int hi = cdf.length - 1;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (cdf[mid] < u) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+}
