@@ -48,6 +48,8 @@ public final class Main {
             "  gradclip info",
             "      backends available here, and why any is not (JSON)",
             "  gradclip clip --in IN.npz --out OUT.npz --op value|norm|global-norm|norms [options]",
+            "  gradclip demo [--quick] [--out DIR] [--backend B]   exploding gradients tamed in Deeplearning4j",
+            "                      (run by bin/gradclip through demo/run; see demo/README.md)",
             "",
             "operations:",
             "  --op value          clamp every element into [min, max]",
