@@ -1,5 +1,6 @@
 package dev.gradclip.conformance;
 
+import dev.gradclip.testing.MiniJson;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,5 +1,6 @@
 package dev.gradclip.conformance;
 
+import dev.gradclip.testing.MiniJson;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package dev.gradclip.conformance;
+package dev.gradclip.testing;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -7,7 +7,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A small strict JSON parser (RFC 8259) for the conformance fixtures; test scope, JDK only.
+ * A small strict JSON parser (RFC 8259) for the tests (conformance fixtures, the command line's output);
+ * test scope, JDK only.
  *
  * <p>Objects become unmodifiable {@code Map<String, Object>} (insertion order kept), arrays
  * unmodifiable {@code List<Object>}, strings {@code String}, {@code true}/{@code false}
@@ -15,7 +16,7 @@ import java.util.Map;
  * (when they fit) and every other number {@code Double}. Fixture values that must round-trip exactly
  * are hex strings, so number parsing never matters for them.
  */
-final class MiniJson {
+public final class MiniJson {
     private final String s;
     private int i;
 
@@ -23,8 +24,16 @@ final class MiniJson {
         this.s = s;
     }
 
+    /** Parses one JSON object; fails if the text is another kind of value. */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> parseObject(String text) {
+        Object v = parse(text);
+        if (!(v instanceof Map)) throw new IllegalArgumentException("JSON: expected an object, got " + v);
+        return (Map<String, Object>) v;
+    }
+
     /** Parses one JSON value; only whitespace may follow it. */
-    static Object parse(String text) {
+    public static Object parse(String text) {
         MiniJson p = new MiniJson(text);
         p.ws();
         Object v = p.value();
