@@ -18,6 +18,8 @@ import torch
 VALUE_BOUND = 0.99  # ~1% of the uniform [-1, 1) values are outside: the same as Data.VALUE_BOUND
 
 
+IMPL_LABEL = "pytorch"
+
 def sizes(shapes_dir, name):
     out = []
     with open(os.path.join(shapes_dir, name + ".txt")) as f:
@@ -119,7 +121,7 @@ def run_config(shape_name, shape_sizes, op, dtype, warmup_s, measure_s, min_reps
         t0 = time.perf_counter()
         call()
         samples.append((time.perf_counter() - t0) * 1e3)
-    rec = {"shapes": shape_name, "op": op, "dtype": dtype, "impl": "pytorch",
+    rec = {"shapes": shape_name, "op": op, "dtype": dtype, "impl": IMPL_LABEL,
            "median_ms": statistics.median(samples), "min_ms": min(samples), "samples": len(samples),
            "check": check}
     del params, pristine
@@ -138,7 +140,10 @@ def main():
     ap.add_argument("--min-reps", type=int, default=5)
     ap.add_argument("--max-reps", type=int, default=500)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--impl-label", default="pytorch", help="impl name in the records (e.g. pytorch-1t)")
     a = ap.parse_args()
+    global IMPL_LABEL
+    IMPL_LABEL = a.impl_label
     torch.set_num_threads(a.threads)
     records = []
     for shape_name in a.shapes.split(","):
@@ -148,7 +153,7 @@ def main():
                 try:
                     rec = run_config(shape_name, ss, op, dtype, a.warmup_s, a.measure_s, a.min_reps, a.max_reps)
                 except (RuntimeError, NotImplementedError) as e:
-                    rec = {"shapes": shape_name, "op": op, "dtype": dtype, "impl": "pytorch", "median_ms": None,
+                    rec = {"shapes": shape_name, "op": op, "dtype": dtype, "impl": IMPL_LABEL, "median_ms": None,
                            "unsupported": "torch %s on the CPU: %s" % (torch.__version__, str(e).splitlines()[0])}
                 rec["threads"] = torch.get_num_threads()
                 print("[pytorch] %s %s %s: %s  %s" % (shape_name, op, dtype,
