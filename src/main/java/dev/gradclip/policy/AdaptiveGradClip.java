@@ -12,7 +12,10 @@ package dev.gradclip.policy;
  * {@link UnitLayout#PYTORCH} layout (the output dimension in {@link UnitLayout#DL4J_INPUT_MAJOR}), the
  * whole tensor otherwise. The norms are the backends' canonical L2 norms of unit views (bitwise equal on
  * every backend); the factor is computed in fp64 and applied by the scale pass (rounded once to fp32
- * for fp32/fp16/bf16 storage), so the result is within 1 ulp of Optax's formula evaluated exactly.
+ * for fp32/fp16/bf16 storage), so for fp32, fp16 and bf16 gradients the result is within 1 ulp of
+ * Optax's formula evaluated exactly. For fp64 gradients the unit norms are themselves rounded fp64 sums
+ * (the squares of fp64 values are not exact), so the factor carries a few fp64 ulps: within 4 ulp on
+ * the fixtures of {@code scripts/fixtures/policies.py}.
  *
  * <p>Differences from Optax, where the formulas meet: Optax keeps g_u when {@code ‖g_u‖ < max_u} and
  * clips on equality, we keep it when {@code ‖g_u‖ ≤ max_u} (identical unless max_u &lt; 1e-6, since
