@@ -1,0 +1,87 @@
+"""The benchmark's gradient values, bit for bit dev.gradclip.bench.Data (see its Javadoc): dataset
+value-f has exactly f % of the elements of every full block of 100 outside [-0.5, 0.5], at positions
+chosen by one of 4,096 pseudo-random permutations per block; inside magnitudes in [0, 0.5), outside in
+[0.75, 1), random signs. uint32 arithmetic wraps as Java's int does."""
+import os
+
+import numpy as np
+
+BOUND = 0.5
+FRACTIONS = (0, 1, 5, 30, 90)
+BASE_FRACTION = 5
+BLOCK = 100
+PERMS = 4096
+M = 0xFFFFFFFF
+
+
+def _mix_int(h):
+    h &= M
+    h ^= h >> 16
+    h = (h * 0x7FEB352D) & M
+    h ^= h >> 15
+    h = (h * 0x846CA68B) & M
+    h ^= h >> 16
+    return h
+
+
+def _mix(h):
+    """numpy uint32 array version of _mix_int (in place on a copy)."""
+    h = h.astype(np.uint32, copy=True)
+    with np.errstate(over="ignore"):
+        h ^= h >> np.uint32(16)
+        h *= np.uint32(0x7FEB352D)
+        h ^= h >> np.uint32(15)
+        h *= np.uint32(0x846CA68B)
+        h ^= h >> np.uint32(16)
+    return h
+
+
+def _ranks():
+    rank = np.empty((PERMS, BLOCK), dtype=np.uint8)
+    for p in range(PERMS):
+        perm = list(range(BLOCK))
+        for k in range(BLOCK - 1):
+            r = _mix_int(p * 0x9E3779B1 + k * 0x85EBCA6B + 0x1B873593)
+            j = k + r % (BLOCK - k)
+            perm[k], perm[j] = perm[j], perm[k]
+        for k in range(BLOCK):
+            rank[p, perm[k]] = k
+    return rank
+
+
+RANK = _ranks()
+
+
+def sizes(shapes_dir, name):
+    out = []
+    with open(os.path.join(shapes_dir, name + ".txt")) as f:
+        for line in f:
+            s = line.strip()
+            if not s or s.startswith("#"):
+                continue
+            n = 1
+            for d in s.split("x"):
+                n *= int(d)
+            out.append(n)
+    return out
+
+
+def values(t, n, fraction, block=1 << 22):
+    """Tensor t of dataset value-fraction as float32; returns (array, number of elements outside)."""
+    out = np.empty(n, dtype=np.float32)
+    outside = 0
+    tb = np.uint32((t * 0x85EBCA6B) & M)
+    with np.errstate(over="ignore"):
+        for start in range(0, n, block):
+            end = min(n, start + block)
+            i = np.arange(start, end, dtype=np.uint32)
+            h = _mix(i * np.uint32(0x9E3779B1) + tb)
+            b = i // np.uint32(BLOCK)
+            p = _mix(b * np.uint32(0x9E3779B1) + tb + np.uint32(0x68E31DA4)) & np.uint32(PERMS - 1)
+            out_mask = RANK[p, i % np.uint32(BLOCK)] < fraction
+            inside_mag = (h >> np.uint32(8)).astype(np.float32) * np.float32(2.0 ** -25)
+            outside_mag = np.float32(0.75) + (h >> np.uint32(10)).astype(np.float32) * np.float32(2.0 ** -24)
+            mag = np.where(out_mask, outside_mag, inside_mag)
+            out[start:end] = np.where((h & np.uint32(1)) != 0, -mag, mag)
+            outside += int(out_mask.sum())
+    return out, outside
