@@ -74,6 +74,31 @@ def estimate_s(job, q):
     return start + gen_s + warm + meas
 
 
+def latest_unfinished(results, mode):
+    tmp_root = os.path.join(results, "tmp")
+    if not os.path.isdir(tmp_root):
+        return None
+    cands = sorted(d for d in os.listdir(tmp_root) if d.endswith("-" + mode)
+                   and not os.path.exists(os.path.join(tmp_root, d, "DONE")))
+    return os.path.join(tmp_root, cands[-1]) if cands else None
+
+
+def run_child(cmd, env, cwd=None, stdout=None):
+    """Runs one fork; if the driver is interrupted, the fork is stopped too (its file is then missing,
+    so --resume reruns it)."""
+    p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=stdout)
+    try:
+        out, _ = p.communicate()
+        return p.returncode, out
+    except BaseException:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        raise
+
+
 def plan(a, shape_sets, jvms):
     jobs = []
     dtypes = a.dtypes.split(",")
@@ -151,7 +176,7 @@ def main():
         a.dtypes = a.dtypes or "fp32"
         a.forks = a.forks or 2
     else:
-        q = {"warmup_s": 2.0, "warmup_rounds": 3, "measure_s": 4.0, "rounds": 10, "max_rounds": 400}
+        q = {"warmup_s": 2.0, "warmup_rounds": 2, "measure_s": 3.0, "rounds": 8, "max_rounds": 400}
         a.dtypes = a.dtypes or "fp32,bf16,fp16"
         a.forks = a.forks or 2
     if a.only:
@@ -177,34 +202,16 @@ def main():
         n = sum(gen.sizes(a.shapes_dir, s))
         need = Job("gradclip", "", "", s, "fp32", 1, n).memory() + n * 4 * 2
         if need > 0.85 * avail:
-            log("!! shape set %s left out: %,d elements need ~%.1f GiB per fork (6 copies in fp32), %.1f GiB available"
-                .replace(",d", "d") % (s, n, need / 2 ** 30, avail / 2 ** 30))
+            log("!! shape set %s left out: %s elements need ~%.1f GiB per fork (6 copies in fp32), %.1f GiB available"
+                % (s, "{:,}".format(n), need / 2 ** 30, avail / 2 ** 30))
             continue
         shape_sets.append(s)
     jobs = plan(a, shape_sets, jvms)
 
-    # the run folder: new, or the latest unfinished one of this mode
-    tmp_root = os.path.join(a.results, "tmp")
-    os.makedirs(tmp_root, exist_ok=True)
-    run_dir = None
-    if a.resume:
-        cands = sorted(d for d in os.listdir(tmp_root) if d.endswith("-" + mode)
-                       and not os.path.exists(os.path.join(tmp_root, d, "DONE")))
-        if not cands:
-            sys.exit("bench/run --resume: no unfinished %s run in %s" % (mode, tmp_root))
-        run_dir = os.path.join(tmp_root, cands[-1])
-        with open(os.path.join(run_dir, "plan.json")) as f:
-            saved = json.load(f)
-        log("== resuming %s (started %s)" % (run_dir, saved["started"]))
-    else:
-        run_dir = os.path.join(tmp_root, datetime.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + mode)
-        os.makedirs(run_dir)
-        saved = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                 "mode": mode, "load_before": loadavg(), "argv": sys.argv[1:], "timing": q}
-        with open(os.path.join(run_dir, "plan.json"), "w") as f:
-            json.dump(saved, f, indent=1)
-
-    todo = [j for j in jobs if not os.path.exists(os.path.join(run_dir, j.key + ".json"))]
+    run_dir = latest_unfinished(a.results, mode) if a.resume else None
+    if a.resume and run_dir is None:
+        sys.exit("bench/run --resume: no unfinished %s run in %s" % (mode, os.path.join(a.results, "tmp")))
+    todo = [j for j in jobs if not (run_dir and os.path.exists(os.path.join(run_dir, j.key + ".json")))]
     floor_sizes = sorted({n * WIDTH[d] for s in shape_sets for n in [sum(gen.sizes(a.shapes_dir, s))]
                           for d in a.dtypes.split(",")})
     floor_s = 2 * 2 * (3 * (0.5 if a.quick else 1.5) + sum(3 * 12 * b / 12e9 for b in floor_sizes) * 0.2)
@@ -218,6 +225,21 @@ def main():
             log("   %-60s ~%5.1f s, ~%.1f GiB" % (j.key, estimate_s(j, q), j.memory() / 2 ** 30))
         return 0
 
+    # the run folder: new, or the latest unfinished one of this mode
+    tmp_root = os.path.join(a.results, "tmp")
+    if run_dir:
+        with open(os.path.join(run_dir, "plan.json")) as f:
+            saved = json.load(f)
+        log("== resuming %s (started %s)" % (run_dir, saved["started"]))
+    else:
+        os.makedirs(tmp_root, exist_ok=True)
+        run_dir = os.path.join(tmp_root, datetime.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + mode)
+        os.makedirs(run_dir)
+        saved = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                 "mode": mode, "load_before": loadavg(), "argv": sys.argv[1:], "timing": q}
+        with open(os.path.join(run_dir, "plan.json"), "w") as f:
+            json.dump(saved, f, indent=1)
+
     env = dict(os.environ)
     env["OMP_NUM_THREADS"] = str(os.cpu_count())   # ND4J's and libtorch's OpenMP pools: one thread per core
     failures = []
@@ -230,14 +252,14 @@ def main():
             log("== native floor (%s, %d thread%s): read / copy / scale over %s bytes" % (
                 tag, threads, "s" if threads > 1 else "", ", ".join(str(b) for b in floor_sizes)))
             e = dict(env, OMP_NUM_THREADS=str(threads), OMP_PROC_BIND="true")
-            r = subprocess.run([a.floor_bin, "0.5" if a.quick else "1.5"] + [str(b) for b in floor_sizes],
-                               env=e, stdout=subprocess.PIPE)
-            if r.returncode != 0:
-                failures.append("floor %s %dt: exit %d" % (tag, threads, r.returncode))
-                log("!! FAILED: native floor, exit %d" % r.returncode)
+            rc, stdout = run_child([a.floor_bin, "0.5" if a.quick else "1.5"] + [str(b) for b in floor_sizes],
+                                   e, stdout=subprocess.PIPE)
+            if rc != 0:
+                failures.append("floor %s %dt: exit %d" % (tag, threads, rc))
+                log("!! FAILED: native floor, exit %d" % rc)
                 continue
             with open(out + ".part", "wb") as f:
-                f.write(r.stdout)
+                f.write(stdout)
             os.replace(out + ".part", out)
 
     t_start = time.time()
@@ -257,12 +279,12 @@ def main():
         cmd = command(j, a, q, out)
         t0 = time.time()
         load0 = loadavg()
-        r = subprocess.run(cmd, env=env, cwd=BENCH)
+        rc, _ = run_child(cmd, env, cwd=BENCH)
         took = time.time() - t0
         done_est += e_s
         done_real += took
-        if r.returncode != 0 or not os.path.exists(out):
-            msg = "%s: exit %d after %.0f s; rerun: %s" % (j.key, r.returncode, took, " ".join(shlex.quote(c) for c in cmd))
+        if rc != 0 or not os.path.exists(out):
+            msg = "%s: exit %d after %.0f s; rerun: %s" % (j.key, rc, took, " ".join(shlex.quote(c) for c in cmd))
             log("!! FAILED " + msg)
             failures.append(msg)
             continue
