@@ -42,9 +42,9 @@ def loadavg():
 
 
 class Job:
-    def __init__(self, impl, jvm, layout, shapes, dtype, fork, elements):
+    def __init__(self, impl, jvm, layout, shapes, dtype, fork, elements, tensors=1):
         self.impl, self.jvm, self.layout, self.shapes, self.dtype, self.fork = impl, jvm, layout, shapes, dtype, fork
-        self.elements = elements
+        self.elements, self.tensors = elements, tensors
 
     @property
     def key(self):
@@ -68,7 +68,8 @@ def estimate_s(job, q):
     start = {"gradclip": 1.0, "naive": 1.0, "nd4j": 5.0, "libtorch": 5.0, "pytorch": 3.0}[job.impl]
     gen_s = job.elements * NFRACTIONS * (3e-9 if job.impl != "pytorch" else 2.5e-8)
     slow = {"naive": 2.0, "nd4j": 4.0}.get(job.impl, 1.0)
-    round_s = NOPS * (b * 2 / 12e9 + slow * b * 2.5 / 15e9 + 2e-5)
+    per_tensor = {"gradclip": 2e-6, "naive": 2e-7, "nd4j": 6e-5, "libtorch": 1.5e-5, "pytorch": 2e-5}[job.impl]
+    round_s = NOPS * (b * 2 / 12e9 + slow * b * 2.5 / 15e9 + job.tensors * per_tensor + 2e-5)
     warm = max(q["warmup_s"], q["warmup_rounds"] * round_s)
     meas = max(q["measure_s"], min(q["max_rounds"], q["rounds"]) * round_s)
     return start + gen_s + warm + meas
@@ -104,22 +105,23 @@ def plan(a, shape_sets, jvms):
     dtypes = a.dtypes.split(",")
     for fork in range(1, a.forks + 1):
         for shapes in shape_sets:
-            n = sum(gen.sizes(a.shapes_dir, shapes))
+            sz = gen.sizes(a.shapes_dir, shapes)
+            n, nt = sum(sz), len(sz)
             for dtype in dtypes:
                 for jvm in jvms:
                     layouts = a.layouts.split(",") if dtype == "fp32" else a.half_layouts.split(",")
                     for layout in layouts:
                         if a.quick and (layout != "heap" and jvm != "jdk17"):
                             continue    # quick: the off-heap layouts on plain JDK 17 only
-                        jobs.append(Job("gradclip", jvm, layout, shapes, dtype, fork, n))
+                        jobs.append(Job("gradclip", jvm, layout, shapes, dtype, fork, n, nt))
                 if a.torch:
-                    jobs.append(Job("pytorch", "python", "torch", shapes, dtype, fork, n))
+                    jobs.append(Job("pytorch", "python", "torch", shapes, dtype, fork, n, nt))
                 if a.libtorch:
-                    jobs.append(Job("libtorch", "jdk17", "torch", shapes, dtype, fork, n))
+                    jobs.append(Job("libtorch", "jdk17", "torch", shapes, dtype, fork, n, nt))
                 if dtype == "fp32" and a.naive:
-                    jobs.append(Job("naive", "jdk17", "heap", shapes, dtype, fork, n))
+                    jobs.append(Job("naive", "jdk17", "heap", shapes, dtype, fork, n, nt))
                 if dtype == "fp32" and a.nd4j:
-                    jobs.append(Job("nd4j", "jdk17", "nd4j", shapes, dtype, fork, n))
+                    jobs.append(Job("nd4j", "jdk17", "nd4j", shapes, dtype, fork, n, nt))
     return jobs
 
 
@@ -171,7 +173,7 @@ def main():
     a = ap.parse_args()
     mode = "quick" if a.quick else "full"
     if a.quick:
-        q = {"warmup_s": 0.5, "warmup_rounds": 2, "measure_s": 1.5, "rounds": 5, "max_rounds": 200}
+        q = {"warmup_s": 0.3, "warmup_rounds": 1, "measure_s": 1.0, "rounds": 5, "max_rounds": 200}
         a.shapes = a.shapes or "gpt2-small,many-small"
         a.dtypes = a.dtypes or "fp32"
         a.forks = a.forks or 2

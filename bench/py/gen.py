@@ -66,22 +66,27 @@ def sizes(shapes_dir, name):
     return out
 
 
-def values(t, n, fraction, block=1 << 22):
+RANK_FLAT = RANK.reshape(-1)
+POS = np.arange(BLOCK, dtype=np.int64)
+
+
+def values(t, n, fraction, block=BLOCK << 16):
     """Tensor t of dataset value-fraction as float32; returns (array, number of elements outside)."""
     out = np.empty(n, dtype=np.float32)
     outside = 0
     tb = np.uint32((t * 0x85EBCA6B) & M)
     with np.errstate(over="ignore"):
-        for start in range(0, n, block):
+        for start in range(0, n, block):   # start is a multiple of BLOCK
             end = min(n, start + block)
             i = np.arange(start, end, dtype=np.uint32)
             h = _mix(i * np.uint32(0x9E3779B1) + tb)
-            b = i // np.uint32(BLOCK)
-            p = _mix(b * np.uint32(0x9E3779B1) + tb + np.uint32(0x68E31DA4)) & np.uint32(PERMS - 1)
-            out_mask = RANK[p, i % np.uint32(BLOCK)] < fraction
-            inside_mag = (h >> np.uint32(8)).astype(np.float32) * np.float32(2.0 ** -25)
-            outside_mag = np.float32(0.75) + (h >> np.uint32(10)).astype(np.float32) * np.float32(2.0 ** -24)
-            mag = np.where(out_mask, outside_mag, inside_mag)
-            out[start:end] = np.where((h & np.uint32(1)) != 0, -mag, mag)
-            outside += int(out_mask.sum())
+            b = np.arange(start // BLOCK, (end + BLOCK - 1) // BLOCK, dtype=np.uint32)
+            p = (_mix(b * np.uint32(0x9E3779B1) + tb + np.uint32(0x68E31DA4)) & np.uint32(PERMS - 1)).astype(np.int64)
+            idx = (p[:, None] * BLOCK + POS[None, :]).reshape(-1)[:end - start]
+            out_mask = RANK_FLAT[idx] < fraction
+            mag = (h >> np.uint32(8)).astype(np.float32) * np.float32(2.0 ** -25)
+            mag[out_mask] = np.float32(0.75) + (h[out_mask] >> np.uint32(10)).astype(np.float32) * np.float32(2.0 ** -24)
+            np.negative(mag, out=mag, where=(h & np.uint32(1)) != 0)
+            out[start:end] = mag
+            outside += int(np.count_nonzero(out_mask))
     return out, outside

@@ -60,6 +60,12 @@ def machine():
         l3 = next((l.split(":", 1)[1].strip() for l in out.splitlines() if l.startswith("L3 cache")), "")
     except OSError:
         pass
+    if not l3:
+        try:
+            with open("/sys/devices/system/cpu/cpu0/cache/index3/size") as f:
+                l3 = f.read().strip()
+        except OSError:
+            l3 = "unknown"
     return {"host": socket.gethostname(), "cpu": cpu, "cores": os.cpu_count(), "l3": l3,
             "memory_gib": round(mem_kb / 2 ** 20, 1), "os": platform.platform()}
 
