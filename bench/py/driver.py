@@ -84,12 +84,22 @@ def latest_unfinished(results, mode):
     return os.path.join(tmp_root, cands[-1]) if cands else None
 
 
-def run_child(cmd, env, cwd=None, stdout=None):
+def run_child(cmd, env, cwd=None, stdout=None, timeout=None):
     """Runs one fork; if the driver is interrupted, the fork is stopped too (its file is then missing,
-    so --resume reruns it)."""
+    so --resume reruns it). A fork running past its timeout is stopped and counts as failed (exit 124)."""
     p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=stdout)
     try:
-        out, _ = p.communicate()
+        try:
+            out, _ = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            log("!! fork still running after %.0f s: stopping it" % timeout)
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            return 124, None
         return p.returncode, out
     except BaseException:
         p.terminate()
@@ -118,9 +128,10 @@ def plan(a, shape_sets, jvms):
                     jobs.append(Job("pytorch", "python", "torch", shapes, dtype, fork, n, nt))
                 if a.libtorch:
                     jobs.append(Job("libtorch", "jdk17", "torch", shapes, dtype, fork, n, nt))
-                if dtype == "fp32" and a.naive:
+                slow_peer_ok = not (a.quick and fork > 1)   # quick: one repetition of the naive loop and ND4J
+                if dtype == "fp32" and a.naive and slow_peer_ok:
                     jobs.append(Job("naive", "jdk17", "heap", shapes, dtype, fork, n, nt))
-                if dtype == "fp32" and a.nd4j:
+                if dtype == "fp32" and a.nd4j and slow_peer_ok:
                     jobs.append(Job("nd4j", "jdk17", "nd4j", shapes, dtype, fork, n, nt))
     return jobs
 
@@ -281,7 +292,7 @@ def main():
         cmd = command(j, a, q, out)
         t0 = time.time()
         load0 = loadavg()
-        rc, _ = run_child(cmd, env, cwd=BENCH)
+        rc, _ = run_child(cmd, env, cwd=BENCH, timeout=max(900.0, 20 * e_s))
         took = time.time() - t0
         done_est += e_s
         done_real += took

@@ -70,6 +70,10 @@ def machine():
             "memory_gib": round(mem_kb / 2 ** 20, 1), "os": platform.platform()}
 
 
+def ratio(v):
+    return ("%.2f×" % v) if v >= 0.1 else ("%.3f×" % v)
+
+
 def fmt(v, spec):
     return "–" if v is None else spec % v
 
@@ -168,7 +172,7 @@ def main():
     gc = [r for r in records if r["impl"] == "gradclip" and r.get("median_ms") is not None]
     targets = []
 
-    def worst(name, rows, field, goal, higher=True, show=lambda v: "%.2f×" % v):
+    def worst(name, rows, field, goal, higher=True, show=ratio):
         rows = [r for r in rows if r.get(field) is not None]
         if not rows:
             targets.append((name, "not measured in this run", "–"))
@@ -278,7 +282,7 @@ def main():
                     cells.append("n/a")
                 else:
                     fm = r.get("floor_ms") or fm
-                    cells.append(fmt(r["median_ms"], "%.3f") + (" (%.2f×)" % r["vs_torch"] if r.get("vs_torch") else ""))
+                    cells.append(fmt(r["median_ms"], "%.3f") + (" (%s)" % ratio(r["vs_torch"]) if r.get("vs_torch") else ""))
             L.append("| %s | %s | %s |" % (op, " | ".join(cells), fmt(fm, "%.3f")))
     L.append("")
     L.append("## Every configuration")
@@ -295,7 +299,8 @@ def main():
         L.append("| %s | %s | %s | %s | %s | %s | %.3f | %s | %.1f | %s | %s | %s |" % (
             r["shapes"], r["dtype"], r["op"], r["impl"], r["jvm"], r["layout"], r["median_ms"],
             fmt(r.get("spread") and 100 * r["spread"], "%.1f%%") if r.get("spread") is not None else "–", r["gbps"],
-            fmt(r.get("floor_fraction") and 100 * r["floor_fraction"], "%.0f%%"), fmt(r.get("vs_torch"), "%.2f×"),
+            fmt(r.get("floor_fraction") and 100 * r["floor_fraction"], "%.0f%%"),
+            ratio(r["vs_torch"]) if r.get("vs_torch") else "–",
             fmt(r.get("vs_heap") is not None and 100 * r["vs_heap"] or None, "%+.1f%%") if r.get("vs_heap") is not None else ""))
     L.append("")
     L.append("Checks (first fork of each configuration, gradclip heap on JDK 17 and the peers):")
