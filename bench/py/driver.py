@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -158,6 +159,9 @@ def command(job, a, q, out):
 
 
 def main():
+    # SIGTERM/SIGHUP raise SystemExit, so that run_child stops the running fork before the driver exits
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--shapes", default=None, help="comma-separated shape sets (default: every set that fits)")
