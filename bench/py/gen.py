@@ -90,3 +90,15 @@ def values(t, n, fraction, block=BLOCK << 16):
             out[start:end] = mag
             outside += int(np.count_nonzero(out_mask))
     return out, outside
+
+
+if __name__ == "__main__":
+    # python3 gen.py T N F...: the same lines as `java dev.gradclip.bench.Data T N F...`
+    import sys
+    t, n = int(sys.argv[1]), int(sys.argv[2])
+    for f in sys.argv[3:]:
+        x, out = values(t, n, int(f))
+        h = 0
+        for v in x.view(np.int32).tolist():
+            h = (h * 31 + v) & 0xFFFFFFFFFFFFFFFF
+        print(int(f), out, h - (1 << 64) if h >= (1 << 63) else h)

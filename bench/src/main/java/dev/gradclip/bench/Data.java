@@ -134,6 +134,24 @@ public final class Data {
         return outside;
     }
 
+    /**
+     * {@code java dev.gradclip.bench.Data T N F...}: for tensor T of N elements and each fraction F, the
+     * number of elements outside and a hash of the fp32 bits; {@code bench/py/gen.py} prints the same
+     * line from its mirror (bench/run --self-test compares them).
+     */
+    public static void main(String[] args) {
+        int t = Integer.parseInt(args[0]);
+        int n = Integer.parseInt(args[1]);
+        for (int k = 2; k < args.length; k++) {
+            int f = Integer.parseInt(args[k]);
+            float[] x = new float[n];
+            long out = fill(x, t, f);
+            long h = 0;
+            for (float v : x) h = h * 31 + Float.floatToRawIntBits(v);
+            System.out.println(f + " " + out + " " + h);
+        }
+    }
+
     /** fp32 → bf16, round to nearest even (finite inputs). */
     static short toBfloat16(float f) {
         int b = Float.floatToRawIntBits(f);
