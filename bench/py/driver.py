@@ -236,7 +236,7 @@ def main():
     log("== bench/run (%s): %d forks (%d to run) over %s; JVMs %s; dtypes %s; %d repetitions"
         % (mode, len(jobs), len(todo), ",".join(shape_sets), ",".join(jvms) or "-", a.dtypes, a.forks))
     log("== expected duration on a quiet %d-core machine: ~%.0f min (%s); machine load now %s"
-        % (os.cpu_count(), est / 60, "estimated from the bytes each fork moves", loadavg()))
+        % (os.cpu_count(), est / 60, "a rough estimate from the bytes each fork moves, ±50 %", loadavg()))
     if a.dry_run:
         for j in todo:
             log("   %-60s ~%5.1f s, ~%.1f GiB" % (j.key, estimate_s(j, q), j.memory() / 2 ** 30))
