@@ -125,14 +125,14 @@ def plan(a, shape_sets, jvms):
                         if a.quick and (layout != "heap" and jvm != "jdk17"):
                             continue    # quick: the off-heap layouts on plain JDK 17 only
                         jobs.append(Job("gradclip", jvm, layout, shapes, dtype, fork, n, nt))
-                if a.torch:
+                peer_ok = not (a.quick and fork > 1)   # quick: the peers run once, gradclip twice
+                if a.torch and peer_ok:
                     jobs.append(Job("pytorch", "python", "torch", shapes, dtype, fork, n, nt))
-                if a.libtorch:
+                if a.libtorch and peer_ok:
                     jobs.append(Job("libtorch", "jdk17", "torch", shapes, dtype, fork, n, nt))
-                slow_peer_ok = not (a.quick and fork > 1)   # quick: one repetition of the naive loop and ND4J
-                if dtype == "fp32" and a.naive and slow_peer_ok:
+                if dtype == "fp32" and a.naive and peer_ok:
                     jobs.append(Job("naive", "jdk17", "heap", shapes, dtype, fork, n, nt))
-                if dtype == "fp32" and a.nd4j and slow_peer_ok:
+                if dtype == "fp32" and a.nd4j and peer_ok:
                     jobs.append(Job("nd4j", "jdk17", "nd4j", shapes, dtype, fork, n, nt))
     return jobs
 
