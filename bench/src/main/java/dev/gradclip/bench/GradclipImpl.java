@@ -1,11 +1,13 @@
 package dev.gradclip.bench;
 
 import dev.gradclip.Backend;
+import dev.gradclip.ClipOperation;
 import dev.gradclip.ClipReport;
 import dev.gradclip.Clipper;
 import dev.gradclip.DType;
 import dev.gradclip.GradientSet;
 import dev.gradclip.NativeBuffer;
+import dev.gradclip.NonFinitePolicy;
 import dev.gradclip.NormClip;
 import dev.gradclip.NormType;
 import dev.gradclip.Tensor;
@@ -20,7 +22,8 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.ShortPointer;
 
 /**
- * gradclip through its public API ({@code Clipper.create(Backend.CPU)}: the CPU backend, all cores), on
+ * gradclip through its public API ({@code Clipper.create(Backend.CPU)}: the CPU backend, all cores;
+ * {@code Clipper.apply} with the {@link ClipOperation} records), on
  * tensors in one of three layouts: {@code heap} ({@code float[]}, {@code short[]} for bf16/fp16),
  * {@code native} (one {@link NativeBuffer} per tensor) or {@code direct} (one direct {@link ByteBuffer}
  * per tensor, native order).
@@ -33,7 +36,7 @@ final class GradclipImpl implements Harness.Impl {
     private final Object[] heap;          // float[] / short[] (heap layout)
     private final NativeBuffer[] natives; // native layout
     private final Object[] views;         // FloatBuffer / ShortBuffer views (direct layout)
-    private final NormClip clip, noclip;
+    private final ClipOperation clip, noclip;
 
     GradclipImpl(long[] sizes, String dtype, String layout, double clipMax, double noclipMax) {
         this.layout = layout;
@@ -76,8 +79,8 @@ final class GradclipImpl implements Harness.Impl {
             }
         }
         set = GradientSet.of(ts);
-        clip = NormClip.of(clipMax);
-        noclip = NormClip.of(noclipMax);
+        clip = new ClipOperation.ByGlobalNorm(NormClip.of(clipMax));
+        noclip = new ClipOperation.ByGlobalNorm(NormClip.of(noclipMax));
     }
 
     @Override
@@ -106,16 +109,18 @@ final class GradclipImpl implements Harness.Impl {
         }
     }
 
-    private final ValueClip valueClip = ValueClip.symmetric(Data.BOUND);
+    private final ClipOperation byValue = new ClipOperation.ByValue(ValueClip.symmetric(Data.BOUND));
+    private final ClipOperation norms = new ClipOperation.Norms(NormType.L2, NonFinitePolicy.PROPAGATE);
 
+    /** The call as a trainer makes it: {@code Clipper.apply} with one of the operation records. */
     @Override
     public Object run(String op) {
-        return switch (op) {
-            case "norms" -> clipper.norms(set, NormType.L2);
-            case "clip" -> clipper.clipByGlobalNorm(set, clip);
-            case "noclip" -> clipper.clipByGlobalNorm(set, noclip);
-            default -> clipper.clipByValue(set, valueClip); // value-<fraction>: the data decide the fraction
-        };
+        return clipper.apply(set, switch (op) {
+            case "norms" -> norms;
+            case "clip" -> clip;
+            case "noclip" -> noclip;
+            default -> byValue; // value-<fraction>: the data decide the fraction
+        });
     }
 
     @Override
