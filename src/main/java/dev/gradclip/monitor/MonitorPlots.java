@@ -30,8 +30,9 @@ import javax.imageio.ImageIO;
  *       average, and the moving fraction of steps clipped (for logs without per-element fractions,
  *       such as {@code replay}'s, only the latter);
  *   <li>{@value #HEAT_MAP}: a heat map of each tensor's (layer's) norm before clipping per step,
- *       colour = log10 of the norm (steps binned into at most 1,200 columns, the mean of log10 over a
- *       bin), magenta where a bin holds a non-finite norm, grey where the log has no value.
+ *       colour = log10 of the norm (steps binned into at most 1,200 columns, the mean of log10 over the
+ *       bin's positive norms), magenta where a bin holds a non-finite norm, black where its norms are
+ *       all exactly 0, grey where the log has no value.
  * </ul>
  *
  * Each file is written to a temporary file in the same folder and then moved into place, so a
@@ -216,6 +217,7 @@ public final class MonitorPlots {
         int cols = Math.min(n, 1200);
         double[][] cell = new double[rows][cols];
         boolean[][] bad = new boolean[rows][cols];
+        boolean[][] zero = new boolean[rows][cols];
         int[][] count = new int[rows][cols];
         for (int i = 0; i < n; i++) {
             int col = (int) ((long) i * cols / n);
@@ -224,7 +226,8 @@ public final class MonitorPlots {
                 double v = s.tensorNorm(t);
                 if (Double.isNaN(v) && !s.foundInf() && Double.isFinite(s.totalNorm())) continue; // not in this step
                 if (!Double.isFinite(v)) { bad[t][col] = true; continue; }
-                cell[t][col] += Math.log10(Math.max(v, Double.MIN_VALUE));
+                if (v == 0) { zero[t][col] = true; continue; }
+                cell[t][col] += Math.log10(v);
                 count[t][col]++;
             }
         }
@@ -259,8 +262,8 @@ public final class MonitorPlots {
                 for (int j = 0; j < cols; j++) {
                     int x0 = left + (int) ((long) j * plotW / cols);
                     int x1 = left + (int) ((long) (j + 1) * plotW / cols);
-                    Color col = bad[t][j] ? new Color(0xff00ff) : Double.isNaN(cell[t][j]) ? new Color(0xd9d9d9)
-                            : viridis((cell[t][j] - lo) / (hi - lo));
+                    Color col = bad[t][j] ? NON_FINITE : !Double.isNaN(cell[t][j]) ? viridis((cell[t][j] - lo) / (hi - lo))
+                            : zero[t][j] ? ZERO : MISSING;
                     g.setColor(col);
                     g.fillRect(x0, top + t * rowH, Math.max(1, x1 - x0), rowH);
                 }
@@ -315,6 +318,10 @@ public final class MonitorPlots {
         }
         return img;
     }
+
+    static final Color NON_FINITE = new Color(0xff00ff);
+    static final Color ZERO = Color.BLACK;
+    static final Color MISSING = new Color(0xd9d9d9);
 
     private static final int[] VIRIDIS = {
         0x440154, 0x482878, 0x3e4989, 0x31688e, 0x26828e, 0x1f9e89, 0x35b779, 0x6ece58, 0xb5de2b, 0xfde725
