@@ -189,7 +189,7 @@ final class Chart {
             g.setStroke(new BasicStroke(1f));
             g.setColor(DARK);
             int lineY = ly + 6 + fm.getAscent() / 2 - 1;
-            for (String part : wrap(s.name(), fm, RIGHT - 52)) {
+            for (String part : wrap(s.name(), fm, RIGHT - 62)) {
                 g.drawString(part, lx + 32, lineY);
                 lineY += fm.getHeight();
                 ly += fm.getHeight();
