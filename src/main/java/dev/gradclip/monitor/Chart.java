@@ -26,7 +26,7 @@ final class Chart {
     static final Color GREY = new Color(0x7f7f7f);
     static final Color DARK = new Color(0x222222);
 
-    enum Marker { NONE, CIRCLE, TRIANGLE_TOP, CROSS }
+    enum Marker { NONE, CIRCLE, TRIANGLE_TOP, CROSS, DASH }
 
     record Series(String name, double[] x, double[] y, Color colour, float width, boolean dashed, Marker marker,
                   boolean line) { }
@@ -227,6 +227,7 @@ final class Chart {
                 g.drawLine(ix - 4, iy - 4, ix + 4, iy + 4);
                 g.drawLine(ix - 4, iy + 4, ix + 4, iy - 4);
             }
+            case DASH -> g.fillRect(ix - 5, iy - 1, 11, 3);
             case TRIANGLE_TOP -> g.fillPolygon(new int[]{ix - 5, ix + 5, ix}, new int[]{iy - 7, iy - 7, iy + 2}, 3);
             default -> { }
         }

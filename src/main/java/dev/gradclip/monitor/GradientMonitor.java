@@ -132,7 +132,7 @@ public final class GradientMonitor implements Closeable {
                         step, total, num(config.explodeFactor()), rolling.median(), ringCount)));
             }
         }
-        if (Double.isFinite(total) && !exploding) {
+        if (Double.isFinite(total)) {
             int at = (ringStart + ringCount) % ring.length;
             if (ringCount == ring.length) {
                 ring[ringStart] = total;

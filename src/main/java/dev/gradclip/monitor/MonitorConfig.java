@@ -4,9 +4,9 @@ package dev.gradclip.monitor;
  * The {@link GradientMonitor}'s alert rules. Immutable; {@link #defaults()} then {@code with…}.
  *
  * <ul>
- *   <li><b>rolling window</b> W (default 100): the last W finite pre-clip total norms that raised no
- *       exploding alert (so a run of spikes cannot raise the median it is compared with; the same rule
- *       as spike skipping's "accepted norms");
+ *   <li><b>rolling window</b> W (default 100): the last W finite pre-clip total norms, spikes included:
+ *       the median ignores isolated spikes, and a lasting change of scale (e.g. once a model starts to
+ *       learn) becomes the new normal after W/2 steps instead of alerting forever;
  *   <li><b>exploding</b>: total norm N_t &gt; K × median(window before step t), once the window holds at
  *       least {@code minHistory} norms (defaults K = 10, minHistory = 10);
  *   <li><b>vanishing</b>: a tensor's pre-clip norm below ε for N consecutive steps (defaults ε = 1e-7,

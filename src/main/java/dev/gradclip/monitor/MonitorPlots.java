@@ -140,12 +140,22 @@ public final class MonitorPlots {
         }
         Chart c = new Chart(WIDTH, HEIGHT, prefix(title) + "gradient norm per step", "step",
                 "total gradient norm (log scale)", true);
-        c.add(new Chart.Series("before clipping", x, before, Chart.BLUE, 1.4f, false, Chart.Marker.NONE, true));
         if (anyAfter) {
             c.add(new Chart.Series("after clipping", x, after, Chart.GREEN, 1.2f, false, Chart.Marker.NONE, true));
         }
+        c.add(new Chart.Series("before clipping", x, before, Chart.BLUE, 1.2f, false, Chart.Marker.NONE, true));
         if (anyThreshold) {
-            c.add(new Chart.Series("threshold", x, thr, Chart.ORANGE, 2.2f, true, Chart.Marker.NONE, true));
+            c.add(new Chart.Series("threshold (when set)", x, thr, Chart.ORANGE, 2.2f, true, Chart.Marker.NONE, true));
+            // a threshold set on isolated steps only (ZClip sets one when it clips) is a tick, not a line
+            List<double[]> isolated = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                boolean prev = i > 0 && !Double.isNaN(thr[i - 1]), next = i + 1 < n && !Double.isNaN(thr[i + 1]);
+                if (!Double.isNaN(thr[i]) && !prev && !next) isolated.add(new double[]{x[i], thr[i]});
+            }
+            if (!isolated.isEmpty()) {
+                Chart.Series t = points(null, isolated, Chart.ORANGE, Chart.Marker.DASH);
+                c.add(t);
+            }
         }
         if (!skipped.isEmpty()) c.add(points("skipped step", skipped, Chart.DARK, Chart.Marker.CROSS));
         if (!nonFinite.isEmpty()) c.add(points("non-finite gradients", nonFinite, Chart.RED, Chart.Marker.TRIANGLE_TOP));

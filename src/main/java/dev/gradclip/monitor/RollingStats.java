@@ -2,8 +2,8 @@ package dev.gradclip.monitor;
 
 /**
  * Statistics of the finite pre-clip total norms in the monitor's rolling window (the last
- * {@code window} finite norms that raised no exploding alert, this step's included when it
- * qualifies). Immutable. With {@code count == 0} every statistic is NaN.
+ * {@code window} finite norms, this step's included when finite). Immutable. With {@code count == 0}
+ * every statistic is NaN.
  *
  * <ul>
  *   <li>mean = Σx/n; std = √(Σ(x − mean)²/n) (population);

@@ -41,14 +41,16 @@ class GradientMonitorTest {
         assertEquals(6.5, a.value());
         assertEquals(6.0, a.reference());
         assertTrue(a.message().contains("exploding"), a.message());
-        // the spike is not in the window: it stays {1, 100, 2}
-        assertEquals(3, s.rolling().count());
-        assertEquals(2.0, s.rolling().median());
-        assertTrue(m.observe(total(4, 6.0)).alerts().isEmpty(), "6 is not > 3 x 2");
-        // window {1, 100, 2, 6} (full): median (2 + 6) / 2 = 4
-        MonitoredStep t = m.observe(total(5, 5));
+        // the spike enters the window after the verdict: {1, 100, 2, 6.5}, median (2 + 6.5) / 2
+        assertEquals(4, s.rolling().count());
+        assertEquals(4.25, s.rolling().median());
+        assertTrue(m.observe(total(4, 12.75)).alerts().isEmpty(), "12.75 is not > 3 x 4.25");
+        // window (full, oldest dropped) {100, 2, 6.5, 12.75}: median (6.5 + 12.75) / 2 = 9.625
+        MonitoredStep t = m.observe(total(5, 28.9));
+        assertEquals(1, t.alerts().size(), "28.9 > 3 x 9.625 = 28.875");
+        assertEquals(28.875, t.alerts().get(0).reference());
         assertEquals(4, t.rolling().count());
-        assertEquals(List.of(100.0, 2.0, 6.0, 5.0), windowOf(t.rolling(), 100, 2, 6, 5));
+        assertEquals(List.of(2.0, 6.5, 12.75, 28.9), windowOf(t.rolling(), 2, 6.5, 12.75, 28.9));
     }
 
     private static List<Double> windowOf(RollingStats r, double... expect) {

@@ -147,7 +147,7 @@ public final class Plots {
                 }
                 Points p = finite(xs, ys, true);
                 if (p.x().length == 0) continue;
-                s = c.addSeries("threshold of " + clip.label() + " (per step)", p.x(), p.y());
+                s = c.addSeries("threshold of " + clip.label() + " (per step, where set)", p.x(), p.y());
             } else {
                 s = c.addSeries("threshold of " + clip.label(), new double[]{1, maxStep},
                         new double[]{clip.threshold(), clip.threshold()});

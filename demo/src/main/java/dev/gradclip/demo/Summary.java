@@ -59,8 +59,8 @@ final class Summary {
     }
 
     /**
-     * Which runs diverged, per experiment, and whether an adaptive run (a policy) trained where the unclipped run
-     * diverged.
+     * Which runs diverged, per experiment, and which adaptive runs (policies) did not where the unclipped run did
+     * (whether they trained well is in the table's losses).
      */
     static String verdict(List<DemoMain.Experiment> experiments) {
         StringBuilder b = new StringBuilder();
@@ -76,8 +76,8 @@ final class Summary {
             b.append(e.name()).append(": ").append(diverged.isEmpty() ? "no run diverged" : "diverged: "
                     + String.join(", ", diverged));
             if (unclippedDiverged && !adaptiveTrained.isEmpty()) {
-                b.append("; the unclipped run diverged where the adaptive ").append(String.join(" and ", adaptiveTrained))
-                        .append(adaptiveTrained.size() == 1 ? " run" : " runs").append(" trained");
+                b.append("; the unclipped run diverged, the adaptive ").append(String.join(" and ", adaptiveTrained))
+                        .append(adaptiveTrained.size() == 1 ? " run" : " runs").append(" did not");
             }
             b.append('.').append('\n');
         }

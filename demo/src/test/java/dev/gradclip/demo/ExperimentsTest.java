@@ -78,8 +78,8 @@ class ExperimentsTest {
             assertTrue(auto.steps().stream().allMatch(s -> Double.isFinite(s.threshold())), "a threshold every step");
             assertTrue(auto.alerts(dev.gradclip.monitor.Alert.Kind.EXPLODING) > 0, "the monitor flags the spikes");
             String verdict = Summary.verdict(List.of(new DemoMain.Experiment("outlier-regression", "", List.of(none, auto), false)));
-            assertEquals("outlier-regression: diverged: none; the unclipped run diverged where the adaptive autoclip:10 "
-                    + "run trained.\n", verdict);
+            assertEquals("outlier-regression: diverged: none; the unclipped run diverged, the adaptive autoclip:10 "
+                    + "run did not.\n", verdict);
         }
     }
 
