@@ -79,8 +79,8 @@ public record ThresholdSuggestion(double threshold, double percentile, int steps
                 used == read ? "" : "; the " + (read - used) + " non-finite ones are left out"));
         why.add(String.format(Locale.ROOT, "Observed norms: min %s, median %s, max %s (max/median %s).", g(sorted[0]),
                 g(median), g(sorted[used - 1]), median > 0 ? g(sorted[used - 1] / median) + "x" : "n/a"));
-        why.add(String.format(Locale.ROOT, "Suggested threshold %s = the %s-th percentile of those norms (linear "
-                + "interpolation, NumPy's default).", g(t), g(percentile)));
+        why.add(String.format(Locale.ROOT, "Suggested threshold %s = the %s percentile of those norms (linear "
+                + "interpolation, NumPy's default).", g(t), ordinal(percentile)));
         why.add(String.format(Locale.ROOT, "Clipping by global norm at %s would have rescaled %d of the %d steps "
                 + "(%.1f%%), the largest, each down to %s; the other steps pass unchanged.", g(t), above, used,
                 100.0 * above / used, g(t)));
@@ -97,6 +97,20 @@ public record ThresholdSuggestion(double threshold, double percentile, int steps
     /** {@code fixed:THRESHOLD}, the replay policy spelling. */
     public String policy() {
         return "fixed:" + g(threshold);
+    }
+
+    /** 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, ..., 37.5th. */
+    static String ordinal(double p) {
+        String n = g(p);
+        if (p != Math.rint(p)) return n + "th";
+        long v = (long) p;
+        if (v % 100 >= 11 && v % 100 <= 13) return n + "th";
+        return n + switch ((int) (v % 10)) {
+            case 1 -> "st";
+            case 2 -> "nd";
+            case 3 -> "rd";
+            default -> "th";
+        };
     }
 
     /** Six significant digits, no trailing zeros. */

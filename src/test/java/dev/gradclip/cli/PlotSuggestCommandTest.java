@@ -129,7 +129,7 @@ class PlotSuggestCommandTest {
         assertEquals("fixed:10.5", json.get("policy"));
         assertEquals(20L, ((Number) json.get("steps_used")).longValue());
         assertEquals(10L, ((Number) json.get("would_clip")).longValue());
-        assertTrue(r.err().contains("50-th percentile"), r.err());
+        assertTrue(r.err().contains("the 50th percentile"), r.err());
         assertTrue(r.err().contains("--policy fixed:10.5"), r.err());
 
         Result all = run("suggest", log.toString());

@@ -39,6 +39,13 @@ class SuggestionAndPlotsTest {
     }
 
     @Test
+    void ordinals() {
+        assertEquals(List.of("1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "90th", "100th", "37.5th"),
+                java.util.stream.DoubleStream.of(1, 2, 3, 4, 11, 12, 13, 21, 90, 100, 37.5)
+                        .mapToObj(ThresholdSuggestion::ordinal).toList());
+    }
+
+    @Test
     void suggestionIsThePercentileOfTheFiniteWarmUpNorms() {
         List<StepObservation> steps = norms(5, 1, Double.NaN, 3, 2, 4, 100, 100);
         ThresholdSuggestion s = ThresholdSuggestion.of(steps, 90, 6); // warm-up: 5, 1, NaN, 3, 2, 4
@@ -50,7 +57,7 @@ class SuggestionAndPlotsTest {
         assertEquals(5.0, s.max());
         assertEquals(1, s.wouldClip());
         assertEquals("fixed:4.6", s.policy());
-        assertTrue(s.rationale().stream().anyMatch(l -> l.contains("90-th percentile")), s.rationale().toString());
+        assertTrue(s.rationale().stream().anyMatch(l -> l.contains("the 90th percentile")), s.rationale().toString());
         assertTrue(s.rationale().stream().anyMatch(l -> l.contains("non-finite ones are left out")));
 
         ThresholdSuggestion all = ThresholdSuggestion.of(steps, 50, 0);
