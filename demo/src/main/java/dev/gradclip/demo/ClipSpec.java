@@ -1,10 +1,17 @@
 package dev.gradclip.demo;
 
+import dev.gradclip.ClipOperation;
+import dev.gradclip.NonFinitePolicy;
+import dev.gradclip.NormClip;
+import dev.gradclip.NormType;
+import dev.gradclip.Semantics;
+import dev.gradclip.ValueClip;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * One clipping configuration of a run, spelled as on the command line and in {@code summary.json}:
+ * One clipping configuration of a run, spelled as on the command line and in {@code summary.json}, and the
+ * library's {@link ClipOperation} it runs at each step ({@link #operation}):
  * {@code none}, {@code value:3}, {@code norm:1} (per tensor, TF/Keras {@code clipnorm}), {@code layer-norm:1}
  * (per layer, DL4J {@code ClipL2PerLayer}), {@code global-norm:1} (PyTorch {@code clip_grad_norm_}),
  * {@code global-norm-tf:1} ({@code tf.clip_by_global_norm}, Keras {@code global_clipnorm}), or a threshold policy
@@ -98,6 +105,33 @@ public record ClipSpec(Kind kind, double threshold, String policy) {
         if (kind == Kind.NONE) return "none";
         if (kind == Kind.POLICY) return policy;
         return kind.label + ":" + formatNumber(threshold);
+    }
+
+    /**
+     * The library operation this spec runs at a step whose threshold is {@code threshold} (batch-mean units: the
+     * spec's own, or the policy's for the step), on a gradient scaled by {@code factor} (the minibatch size B for DL4J's
+     * summed gradient, 1 for {@link GradClipListener.Units#RAW}): {@code none} → {@link ClipOperation.Norms} (L2),
+     * {@code value:v} → {@link ClipOperation.ByValue} [−v·B, v·B], {@code norm:M} → {@link ClipOperation.ByNorm}
+     * (M·B, TF semantics), {@code global-norm:M} / {@code global-norm-tf:M} → {@link ClipOperation.ByGlobalNorm} (M·B,
+     * PyTorch / TF semantics), {@code layer-norm:M} → {@link ClipOperation.ByGlobalNorm} (M·B, TF semantics), which the
+     * listener applies to each layer's set; a policy → {@link ClipOperation.ByGlobalNorm} (M_t·B, PyTorch semantics),
+     * or {@link ClipOperation.Norms} when the policy set no threshold (NaN) this step.
+     */
+    public ClipOperation operation(double threshold, double factor) {
+        if (!(factor > 0) || Double.isInfinite(factor)) throw new IllegalArgumentException("factor must be finite and > 0, got " + factor);
+        return switch (kind) {
+            case NONE -> new ClipOperation.Norms(NormType.L2, NonFinitePolicy.PROPAGATE);
+            case VALUE -> new ClipOperation.ByValue(ValueClip.symmetric(threshold * factor));
+            case TENSOR_NORM -> new ClipOperation.ByNorm(normClip(threshold * factor, Semantics.TF));
+            case LAYER_NORM, GLOBAL_NORM_TF -> new ClipOperation.ByGlobalNorm(normClip(threshold * factor, Semantics.TF));
+            case GLOBAL_NORM -> new ClipOperation.ByGlobalNorm(normClip(threshold * factor, Semantics.TORCH));
+            case POLICY -> Double.isNaN(threshold) ? new ClipOperation.Norms(NormType.L2, NonFinitePolicy.PROPAGATE)
+                    : new ClipOperation.ByGlobalNorm(normClip(threshold * factor, Semantics.TORCH));
+        };
+    }
+
+    private static NormClip normClip(double maxNorm, Semantics semantics) {
+        return new NormClip(maxNorm, NormType.L2, semantics, NonFinitePolicy.PROPAGATE);
     }
 
     /** Whether the threshold can change from step to step (a policy). */

@@ -94,7 +94,7 @@ public final class DemoMain {
             if (only == null || only.equals("sentiment")) experiments.add(sentiment(plan, clipper, log, out));
         }
         for (Experiment e : experiments) plot(out, e);
-        Files.writeString(out.resolve("summary.json"), Summary.json(experiments, plan), StandardCharsets.UTF_8);
+        Files.writeString(out.resolve("summary.json"), Summary.json(experiments, plan, out), StandardCharsets.UTF_8);
         log.println();
         log.print(Summary.table(experiments));
         log.printf(Locale.ROOT, "%nwrote %s (summary.json and PNG plots) in %.0f s%n", out.toAbsolutePath(),

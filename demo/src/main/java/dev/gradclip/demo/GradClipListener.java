@@ -1,15 +1,13 @@
 package dev.gradclip.demo;
 
+import dev.gradclip.ClipOperation;
 import dev.gradclip.ClipReport;
 import dev.gradclip.Clipper;
 import dev.gradclip.DType;
 import dev.gradclip.GradientSet;
-import dev.gradclip.NonFinitePolicy;
-import dev.gradclip.NormClip;
+import dev.gradclip.NormPartials;
 import dev.gradclip.NormType;
-import dev.gradclip.Semantics;
 import dev.gradclip.Tensor;
-import dev.gradclip.ValueClip;
 import dev.gradclip.monitor.CsvWriter;
 import dev.gradclip.monitor.GradientMonitor;
 import dev.gradclip.monitor.JsonLinesWriter;
@@ -156,7 +154,8 @@ public final class GradClipListener extends BaseTrainingListener implements Auto
     /** The gradient monitor (per-tensor norms before and after, thresholds, alerts), or null before the first step. */
     public GradientMonitor monitor() { return monitor; }
 
-    /** The gradclip report of the last clipping operation (the last layer's for layer-norm), or null. */
+    /** The gradclip report of the last clipping operation (the last layer's for layer-norm), or null when the last step
+     * clipped nothing (none, or a policy without a threshold). */
     public ClipReport lastReport() { return lastReport; }
 
     /** Closes the monitor's files (if any). */
@@ -214,57 +213,34 @@ public final class GradClipListener extends BaseTrainingListener implements Auto
         long n = set.totalElements();
         if (monitor == null) startMonitor(views.names());
 
-        ClipReport before = clipper.norms(set, NormType.L2);
+        NormPartials before = clipper.partials(set, NormType.L2);
         double totalRaw = before.totalNorm();
         long nonFinite = before.nonFiniteElements();
-        double threshold = Double.NaN;
+        double threshold = spec.adaptive() ? thresholds.next(totalRaw / factor) : spec.threshold();
+        ClipOperation op = spec.operation(threshold, factor);
         double scale = 1.0;
         long clipped = 0;
-        lastReport = before;
-        switch (spec.kind()) {
-            case NONE -> { }
-            case VALUE -> {
-                threshold = spec.threshold();
-                ClipReport r = clipper.clipByValue(set, ValueClip.symmetric(threshold * factor));
-                clipped = r.clippedElements();
+        lastReport = null;
+        if (spec.kind() == ClipSpec.Kind.LAYER_NORM) {
+            for (List<Tensor> layer : views.byLayer().values()) {
+                ClipReport r = clipper.apply(GradientSet.of(layer), op);
+                scale = Math.min(scale, r.scale());
+                clipped += r.clippedElements();
                 lastReport = r;
             }
-            case TENSOR_NORM -> {
-                threshold = spec.threshold();
-                ClipReport r = clipper.clipByNorm(set, normClip(threshold * factor, Semantics.TF));
-                scale = r.scale();
-                clipped = r.clippedElements();
-                lastReport = r;
-            }
-            case LAYER_NORM -> {
-                threshold = spec.threshold();
-                for (List<Tensor> layer : views.byLayer().values()) {
-                    ClipReport r = clipper.clipByGlobalNorm(GradientSet.of(layer), normClip(threshold * factor, Semantics.TF));
-                    scale = Math.min(scale, r.scale());
-                    clipped += r.clippedElements();
-                    lastReport = r;
-                }
-            }
-            case GLOBAL_NORM, GLOBAL_NORM_TF -> {
-                threshold = spec.threshold();
-                Semantics sem = spec.kind() == ClipSpec.Kind.GLOBAL_NORM ? Semantics.TORCH : Semantics.TF;
-                ClipReport r = clipper.clipByGlobalNorm(set, normClip(threshold * factor, sem));
-                scale = r.scale();
-                clipped = r.clippedElements();
-                lastReport = r;
-            }
-            case POLICY -> {
-                threshold = thresholds.next(totalRaw / factor);
-                if (!Double.isNaN(threshold)) {
-                    ClipReport r = clipper.clipByGlobalNorm(set, normClip(threshold * factor, Semantics.TORCH));
-                    scale = r.scale();
-                    clipped = r.clippedElements();
-                    lastReport = r;
-                }
-            }
-            default -> throw new AssertionError(spec);
+        } else if (op instanceof ClipOperation.ByGlobalNorm g) {
+            // two-phase: the norm measured above decides the scale, the gradients are not read again
+            ClipReport r = clipper.clipWithTotalNorm(set, g.clip(), totalRaw);
+            scale = r.scale();
+            clipped = r.clippedElements();
+            lastReport = r;
+        } else if (!(op instanceof ClipOperation.Norms)) {
+            ClipReport r = clipper.apply(set, op);
+            if (r.hasNorms()) scale = r.scale();
+            clipped = r.clippedElements();
+            lastReport = r;
         }
-        ClipReport after = clipped > 0 ? clipper.norms(set, NormType.L2) : before;
+        NormPartials after = clipped > 0 ? clipper.partials(set, NormType.L2) : before;
         double frac = n == 0 ? 0.0 : (double) clipped / n;
         long step = records.size();
         monitor.observe(StepObservation.builder(step, totalRaw / factor)
@@ -304,10 +280,6 @@ public final class GradClipListener extends BaseTrainingListener implements Auto
         double[] out = a.clone();
         for (int i = 0; i < out.length; i++) out[i] /= f;
         return out;
-    }
-
-    private NormClip normClip(double maxNorm, Semantics semantics) {
-        return new NormClip(maxNorm, NormType.L2, semantics, NonFinitePolicy.PROPAGATE);
     }
 
     /** The gradient views grouped by layer, and each view's name ({@code 0_W}, {@code 1_RW}, ...) in set order. */

@@ -8,7 +8,8 @@ import java.util.Locale;
 final class Summary {
     private Summary() { }
 
-    static String json(List<DemoMain.Experiment> experiments, DemoMain.Plan plan) {
+    /** {@code summary.json}; monitor folders relative to {@code out} (the output folder). */
+    static String json(List<DemoMain.Experiment> experiments, DemoMain.Plan plan, java.nio.file.Path out) {
         StringBuilder b = new StringBuilder();
         b.append("{\n  \"quick\": ").append(plan.quick()).append(",\n  \"experiments\": [");
         for (int i = 0; i < experiments.size(); i++) {
@@ -32,7 +33,7 @@ final class Summary {
                         .append(", \"alerts\": {\"exploding\": ").append(run.alerts(Alert.Kind.EXPLODING))
                         .append(", \"vanishing\": ").append(run.alerts(Alert.Kind.VANISHING))
                         .append(", \"non_finite\": ").append(run.alerts(Alert.Kind.NON_FINITE)).append("}")
-                        .append(", \"monitor\": ").append(run.monitorDir() == null ? "null" : str(run.monitorDir().toString()))
+                        .append(", \"monitor\": ").append(run.monitorDir() == null ? "null" : str(out.relativize(run.monitorDir()).toString()))
                         .append(", \"seconds\": ").append(num(Math.rint(run.seconds() * 10) / 10))
                         .append("}");
             }
