@@ -1,6 +1,7 @@
 package dev.gradclip.monitor;
 
 import dev.gradclip.ClipReport;
+import dev.gradclip.NormPartials;
 import dev.gradclip.NormType;
 import dev.gradclip.Operation;
 import java.util.Arrays;
@@ -120,6 +121,45 @@ public final class StepObservation {
                 .skipped(report.skipped())
                 .nonFiniteElements(report.nonFiniteElements())
                 .build();
+    }
+
+    /**
+     * The observation of a two-phase step: the norms before from phase one ({@code Clipper.partials}), what was
+     * applied from phase two's report ({@code Clipper.clipWithTotalNorm}: one global scale s; {@code
+     * Clipper.scaleEach}: a factor f_t per tensor), or {@code null} when nothing was applied. After: derived as in
+     * {@link #fromReport} (s·‖g‖ and s·‖g_t‖; per-tensor factors f_t·‖g_t‖ with the total combined by the norm type);
+     * a skipped report leaves the norms as they were.
+     *
+     * @param applied the phase-two report, or null when the step applied nothing (scale 1, not clipped)
+     * @param threshold the threshold of this step (NaN for none)
+     * @throws IllegalArgumentException if {@code applied} is of another operation or for another number of tensors
+     */
+    public static StepObservation fromTwoPhase(long step, NormPartials before, ClipReport applied, double threshold) {
+        Objects.requireNonNull(before, "before");
+        double[] norms = before.tensorNorms();
+        double[] after = norms.clone();
+        double totalAfter = before.totalNorm();
+        Builder b = builder(step, before.totalNorm()).tensorNorms(norms).threshold(threshold)
+                .nonFiniteElements(before.nonFiniteElements());
+        if (applied != null) {
+            if (applied.tensorCount() != norms.length) {
+                throw new IllegalArgumentException("the applied report has " + applied.tensorCount() + " tensors, the "
+                        + "partials " + norms.length);
+            }
+            if (applied.operation() != Operation.CLIP_GLOBAL_NORM && applied.operation() != Operation.SCALE) {
+                throw new IllegalArgumentException("phase two is clipWithTotalNorm or scaleEach, not "
+                        + applied.operation().cliName());
+            }
+            if (!applied.skipped()) {
+                double[] f = applied.tensorScales();
+                for (int i = 0; i < after.length; i++) after[i] = norms[i] * f[i];
+                totalAfter = applied.operation() == Operation.CLIP_GLOBAL_NORM ? before.totalNorm() * applied.scale()
+                        : combine(after, before.normType());
+            }
+            b.scale(applied.scale()).clipped(applied.clipped()).clippedFraction(applied.clippedFraction())
+                    .skipped(applied.skipped());
+        }
+        return b.after(totalAfter, after).build();
     }
 
     /** (Σ a_t^p)^(1/p) in fp64 (sum for p = 1, the square root of the sum of squares for 2, max for ∞). */

@@ -198,6 +198,25 @@ class GradientMonitorTest {
             assertEquals(Math.sqrt(1.25), po.totalNormAfter(), 1e-12);
             assertArrayEquals(clipper.norms(per, NormType.L2).tensorNorms(), po.tensorNormsAfter(), 1e-6);
 
+            float[] u = {3, 4, 0, 12};
+            float[] v = {5, 0};
+            GradientSet two = GradientSet.of(Tensor.of(u), Tensor.of(v));
+            dev.gradclip.NormPartials parts = clipper.partials(two, NormType.L2);
+            ClipReport applied = clipper.clipWithTotalNorm(two, NormClip.of(2.0), parts.totalNorm());
+            StepObservation t = StepObservation.fromTwoPhase(3, parts, applied, 2.0);
+            assertEquals(Math.sqrt(194), t.totalNorm(), 1e-12);
+            assertEquals(2.0, t.totalNormAfter(), 1e-5);
+            assertArrayEquals(clipper.norms(two, NormType.L2).tensorNorms(), t.tensorNormsAfter(), 1e-5);
+            assertTrue(t.clipped());
+            StepObservation untouched = StepObservation.fromTwoPhase(4, parts, null, Double.NaN);
+            assertEquals(untouched.totalNorm(), untouched.totalNormAfter());
+            assertFalse(untouched.clipped());
+            ClipReport each = clipper.scaleEach(two, new double[]{0.5, 1.0});
+            StepObservation e = StepObservation.fromTwoPhase(5, parts, each, Double.NaN);
+            assertEquals(0.5 * parts.tensorNorm(0), e.tensorNormAfter(0), 1e-12);
+            assertEquals(Math.hypot(0.5 * parts.tensorNorm(0), parts.tensorNorm(1)), e.totalNormAfter(), 1e-12);
+            assertThrows(IllegalArgumentException.class, () -> StepObservation.fromTwoPhase(0, parts, pr, 1.0));
+
             ClipReport byValue = clipper.clipByValue(per, ValueClip.symmetric(0.1));
             assertThrows(IllegalArgumentException.class, () -> StepObservation.fromReport(0, byValue, 0.1));
         }
