@@ -442,7 +442,48 @@ void bench() {
 
 }  // namespace
 
+// Cache-resident compute throughput (one thread, 4 chunks = 1 MiB of fp32, repeated): whether a kernel
+// can keep up with memory at all, independent of the machine's bandwidth and load.
+void compute() {
+  const int64_t n = 4 * GCCPU_CHUNK;
+  std::vector<float> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
+  std::vector<uint16_t> h(static_cast<size_t>(n)), hh(static_cast<size_t>(n));
+  std::mt19937 r(1);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t i = 0; i < n; ++i) { a[i] = u(r); h[i] = ref_f2b(a[i]); }
+  std::printf("# cache-resident, 1 thread, GB/s of element bytes read (best of 30 x 4 chunks)\n");
+  for (int isa = GCCPU_ISA_SCALAR; isa <= GCCPU_ISA_AVX512; ++isa) {
+    if (!gccpu_isa_supported(isa)) continue;
+    gccpu_set_isa(isa);
+    double part[4];
+    int64_t nf = 0, cnt[3] = {0, 0, 0}, w = 0;
+    gccpu_tensor t{a.data(), n, GCCPU_F32, 0}, tb{h.data(), n, GCCPU_BF16, 0};
+    gccpu_tensor ts{b.data(), n, GCCPU_F32, 0}, thb{hh.data(), n, GCCPU_BF16, 0};
+    gccpu_tensor tf{h.data(), n, GCCPU_F16, 0};
+    const double sc[1] = {0.999};
+    const double t2 = best_of(30, [&] { gccpu_norms(&t, 1, 0, 4, 2, part, &nf); });
+    const double t1 = best_of(30, [&] { gccpu_norms(&t, 1, 0, 4, 1, part, &nf); });
+    const double ti = best_of(30, [&] { gccpu_norms(&t, 1, 0, 4, 3, part, &nf); });
+    const double tb2 = best_of(30, [&] { gccpu_norms(&tb, 1, 0, 4, 2, part, &nf); });
+    const double tf2 = best_of(30, [&] { gccpu_norms(&tf, 1, 0, 4, 2, part, &nf); });
+    b = a;
+    const double tsc = best_of(30, [&] { gccpu_scale(&ts, 1, 0, 4, sc, &w); });
+    hh = h;
+    const double tsb = best_of(30, [&] { gccpu_scale(&thb, 1, 0, 4, sc, &w); });
+    gccpu_bounds B0{-2, 2, -2.0f, 2.0f, 0, 0, 0, 0}, B1{-0.99, 0.99, -0.99f, 0.99f, 0, 0, 0, 0}, B3{-0.7, 0.7, -0.7f, 0.7f, 0, 0, 0, 0};
+    auto clampt = [&](gccpu_bounds& B) { double best = 1e30; for (int i = 0; i < 30; ++i) { b = a; const double t0 = now(); gccpu_clamp(&ts, 1, 0, 4, &B, cnt); best = std::min(best, now() - t0); } return best; };
+    const double c0 = clampt(B0), c1 = clampt(B1), c3 = clampt(B3);
+    const double gb = 4.0 * n / 1e9;
+    std::printf("%-7s norms L2 %5.1f L1 %5.1f inf %5.1f | bf16 L2 %5.1f fp16 L2 %5.1f | scale %5.1f bf16 %5.1f | clamp 0%% %5.1f 1%% %5.1f 30%% %5.1f GB/s\n",
+                gccpu_isa_name(isa), gb / t2, gb / t1, gb / ti, gb / 2 / tb2, gb / 2 / tf2, gb / tsc, gb / 2 / tsb, gb / c0, gb / c1, gb / c3);
+  }
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--compute") == 0) {
+    compute();
+    return 0;
+  }
   if (argc > 1 && std::strcmp(argv[1], "--bench") == 0) {
     bench();
     return 0;
