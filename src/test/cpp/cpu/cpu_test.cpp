@@ -474,6 +474,17 @@ void compute() {
     auto clampt = [&](gccpu_bounds& B) { double best = 1e30; for (int i = 0; i < 30; ++i) { b = a; const double t0 = now(); gccpu_clamp(&ts, 1, 0, 4, &B, cnt); best = std::min(best, now() - t0); } return best; };
     const double c0 = clampt(B0), c1 = clampt(B1), c3 = clampt(B3);
     const double gb = 4.0 * n / 1e9;
+    {  // many small, cache-resident: 256 tensors of 1,000 fp32 (1 MB), one call
+      std::vector<gccpu_tensor> tab(256);
+      for (int i = 0; i < 256; ++i) tab[i] = gccpu_tensor{a.data() + i * 1000, 1000, GCCPU_F32, 0};
+      std::vector<double> pp(256);
+      const double tm = best_of(30, [&] { gccpu_norms(tab.data(), 256, 0, 256, 2, pp.data(), &nf); });
+      std::vector<gccpu_tensor> tab1(256);
+      for (int i = 0; i < 256; ++i) tab1[i] = gccpu_tensor{a.data() + i * 1000, 1, GCCPU_F32, 0};
+      const double t1e = best_of(30, [&] { gccpu_norms(tab1.data(), 256, 0, 256, 2, pp.data(), &nf); });
+      std::printf("%-7s many-small L2: %.0f ns per 1,000-element tensor, %.0f ns per 1-element tensor\n", gccpu_isa_name(isa), tm / 256 * 1e9,
+                  t1e / 256 * 1e9);
+    }
     std::printf("%-7s norms L2 %5.1f L1 %5.1f inf %5.1f | bf16 L2 %5.1f fp16 L2 %5.1f | scale %5.1f bf16 %5.1f | clamp 0%% %5.1f 1%% %5.1f 30%% %5.1f GB/s\n",
                 gccpu_isa_name(isa), gb / t2, gb / t1, gb / ti, gb / 2 / tb2, gb / 2 / tf2, gb / tsc, gb / 2 / tsb, gb / c0, gb / c1, gb / c3);
   }
