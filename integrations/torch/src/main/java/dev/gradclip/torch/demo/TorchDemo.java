@@ -55,7 +55,7 @@ public final class TorchDemo {
             runs.add(TorchRegression.run(data, ClipStep.byValue(ValueClip.symmetric(3.0)), clipper, "value:3", epochs, 7, log));
         }
         log.println();
-        log.printf("%-14s %-9s %-16s %-16s %-10s%n", "clipping", "diverged", "final train loss", "final val loss", "clipped");
+        log.printf("%-14s %-9s %-16s %-16s %-10s%n", "clipping", "diverged", "final train loss", "final val loss", "steps clipped");
         for (TorchRegression.Run r : runs) {
             TorchRegression.Epoch last = r.epochs().get(r.epochs().size() - 1);
             log.printf("%-14s %-9s %-16.4g %-16.4g %-10s%n", r.clipping(),
