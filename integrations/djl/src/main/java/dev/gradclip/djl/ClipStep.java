@@ -1,5 +1,6 @@
 package dev.gradclip.djl;
 
+import dev.gradclip.ClipOperation;
 import dev.gradclip.ClipReport;
 import dev.gradclip.Clipper;
 import dev.gradclip.NonFinitePolicy;
@@ -22,28 +23,33 @@ public interface ClipStep {
     /** Clips (or measures) {@code gradients} in place and reports what was done. */
     ClipReport clip(Clipper clipper, ParameterGradients gradients);
 
+    /**
+     * Any gradclip operation ({@link ClipOperation}: by value, by norm per tensor, by global norm, renormalize,
+     * norms only), run by {@link Clipper#apply}.
+     */
+    static ClipStep of(ClipOperation operation) {
+        Objects.requireNonNull(operation, "operation is null");
+        return named(operation.cliName() + " " + operation, (c, g) -> c.apply(g.gradients(), operation));
+    }
+
     /** Clip by global norm ({@code torch.nn.utils.clip_grad_norm_} with PyTorch semantics by default). */
     static ClipStep globalNorm(NormClip clip) {
-        Objects.requireNonNull(clip, "norm clip is null");
-        return named("global-norm " + clip, (c, g) -> c.clipByGlobalNorm(g.gradients(), clip));
+        return of(new ClipOperation.ByGlobalNorm(clip));
     }
 
     /** Clip by norm, each parameter's gradient on its own (Keras {@code clipnorm}, {@code tf.clip_by_norm}). */
     static ClipStep perTensorNorm(NormClip clip) {
-        Objects.requireNonNull(clip, "norm clip is null");
-        return named("norm " + clip, (c, g) -> c.clipByNorm(g.gradients(), clip));
+        return of(new ClipOperation.ByNorm(clip));
     }
 
     /** Clip by value (DJL's own {@code optClipGrad}, {@code clip_grad_value_}, Keras {@code clipvalue}). */
     static ClipStep byValue(ValueClip clip) {
-        Objects.requireNonNull(clip, "value clip is null");
-        return named("value " + clip, (c, g) -> c.clipByValue(g.gradients(), clip));
+        return of(new ClipOperation.ByValue(clip));
     }
 
     /** Measures the norms and writes nothing (monitoring only). */
     static ClipStep normsOnly(NormType normType) {
-        Objects.requireNonNull(normType, "norm type is null");
-        return named("norms " + normType, (c, g) -> c.norms(g.gradients(), normType, NonFinitePolicy.PROPAGATE));
+        return of(new ClipOperation.Norms(normType, NonFinitePolicy.PROPAGATE));
     }
 
     private static ClipStep named(String name, ClipStep step) {

@@ -210,6 +210,20 @@ class DjlIntegrationTest {
     }
 
     @Test
+    void anyClipOperationRunsThroughClipStepOf() {
+        try (Fixture f = new Fixture(0.01f)) {
+            f.backward();
+            float[][] expected = f.gradients();
+            dev.gradclip.ClipOperation op = new dev.gradclip.ClipOperation.Renormalize(NormType.L2, NonFinitePolicy.PROPAGATE);
+            ClipReport ref = clipper.apply(copies(expected), op);
+            ClipReport r = new DjlGradClip(clipper, ClipStep.of(op)).clip(f.trainer);
+            assertEquals(ref.operation(), r.operation());
+            float[][] after = f.gradients();
+            for (int i = 0; i < after.length; i++) assertArrayEquals(bits(expected[i]), bits(after[i]), "parameter " + i);
+        }
+    }
+
+    @Test
     void listenerClipsEveryBatchOfEasyTrain() {
         Engine.getInstance().setRandomSeed(3);
         GradClipListener listener = new GradClipListener(clipper, ClipStep.globalNorm(NormClip.of(1.0)));
