@@ -17,6 +17,8 @@ import dev.gradclip.cli.npz.NpzArchive;
 import dev.gradclip.cli.npz.NpzException;
 import dev.gradclip.cli.npz.NpzReader;
 import dev.gradclip.cli.npz.NpzWriter;
+import dev.gradclip.monitor.MonitorPlots;
+import dev.gradclip.monitor.StepObservation;
 import dev.gradclip.policy.AdaptiveGradClip;
 import dev.gradclip.policy.ClipPolicy;
 import dev.gradclip.policy.LossScaledClip;
@@ -49,8 +51,9 @@ import java.util.Set;
  * Each STEP.npz is one step's gradients, applied in the order given. Writes DIR/&lt;same file name&gt;
  * (the clipped gradients), DIR/log.jsonl (one {@link StepRecord} per line: {@code step}, {@code file},
  * {@code total_norm}, {@code threshold} (null when the policy sets none), {@code scale}, {@code clipped},
- * {@code skipped}, {@code found_inf}), DIR/norms.png (once the monitor's plotting is available, see
- * {@link #writePlot}); prints one JSON summary on stdout; progress goes to stderr only.
+ * {@code skipped}, {@code found_inf}; the monitor's {@code plot} and {@code suggest} read it),
+ * DIR/norms.png (the monitor's norm plot, {@link #writePlot}); prints one JSON summary on stdout;
+ * progress goes to stderr only.
  *
  * <p>Every input is read and checked before anything is written: a usage error or bad input (unknown
  * policy, missing or mismatched {@code --params}, arrays whose names, shapes or dtypes differ between
@@ -319,8 +322,14 @@ public final class ReplayCommand {
                 progress(err, "replayed", i, steps.size());
             }
             writeLog(outDir, log);
-            boolean plotted = writePlot(outDir.resolve("norms.png"), records, policy.spec());
-            out.println(Json.write(summary(records, policy, clipper, tc, outDir, plotted)));
+            List<String> files = new ArrayList<>();
+            for (Path p : steps) files.add(p.getFileName().toString());
+            try {
+                writePlot(outDir.resolve(MonitorPlots.NORMS), records, files, "replay " + policy.spec());
+            } catch (IOException e) {
+                throw input("cannot write " + outDir.resolve(MonitorPlots.NORMS) + ": " + e.getMessage());
+            }
+            out.println(Json.write(summary(records, policy, clipper, tc, outDir, true)));
             out.flush();
             return Main.EXIT_OK;
         }
@@ -526,15 +535,30 @@ public final class ReplayCommand {
         }
     }
 
-    // ------------------------------------------------------------------ the plot seam
+    // ------------------------------------------------------------------ the plot
 
     /**
-     * Writes DIR/norms.png (total norm per step with the threshold). The plotting belongs to the monitor
-     * package ({@code dev.gradclip.monitor}, issue 14 item 4); until it is on the classpath this returns
-     * false and replay reports {@code "plot": null}.
+     * Writes DIR/norms.png: the total norm per step with the threshold, drawn by the monitor's
+     * {@link MonitorPlots#writeNormPlot} from one {@link StepObservation} per {@link StepRecord}.
+     *
+     * @throws IOException if the image cannot be written
      */
-    static boolean writePlot(Path png, List<StepRecord> records, String title) {
-        return false;
+    static void writePlot(Path png, List<StepRecord> records, List<String> files, String title) throws IOException {
+        List<StepObservation> obs = new ArrayList<>(records.size());
+        for (int i = 0; i < records.size(); i++) {
+            StepRecord r = records.get(i);
+            obs.add(StepObservation.builder(r.step(), r.totalNorm())
+                    .file(files.get(i))
+                    .tensorNorms(r.tensorNorms())
+                    .threshold(r.threshold())
+                    .scale(r.scale())
+                    .clipped(r.clipped())
+                    .skipped(r.skipped())
+                    .nonFiniteElements(r.nonFiniteElements())
+                    .foundInf(r.foundInf())
+                    .build());
+        }
+        MonitorPlots.writeNormPlot(obs, png, title);
     }
 
     // ------------------------------------------------------------------ helpers

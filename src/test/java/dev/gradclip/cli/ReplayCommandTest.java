@@ -90,7 +90,12 @@ class ReplayCommandTest {
         assertEquals("replay", summary.get("command"));
         assertEquals(12L, summary.get("steps"));
         assertEquals("zclip:2.5:0.97:3", summary.get("policy"));
-        assertNull(summary.get("plot"));
+        assertEquals(out.resolve("norms.png").toString(), summary.get("plot"));
+        byte[] png = Files.readAllBytes(out.resolve("norms.png"));
+        assertTrue(png.length > 1000 && png[1] == 'P' && png[2] == 'N' && png[3] == 'G', "a PNG image");
+        // the monitor's plot and suggest commands read the replay log
+        Result suggest = run("suggest", out.resolve("log.jsonl").toString());
+        assertEquals(0, suggest.code(), suggest.err());
         assertEquals(1L, summary.get("found_inf_steps"));
 
         List<String> lines = Files.readAllLines(out.resolve("log.jsonl"));
