@@ -12,10 +12,8 @@
 
 #include "gc_launch.h"
 
-using gc::GcChunk;
 using gc::GcDev;
 using gc::GcParams;
-using gc::GcTensor;
 
 namespace {
 
@@ -295,33 +293,16 @@ int gc_run(gc_engine* e, int32_t op, const int64_t* addresses, const int64_t* co
     P.hibf = round_f64_small(b32, 8, 7);
   }
 
-  // workspace
-  const size_t tables_bytes = static_cast<size_t>(n) * sizeof(GcTensor) + static_cast<size_t>(nchunks) * sizeof(GcChunk);
-  const size_t slots_bytes = static_cast<size_t>(nchunks) * 24 + static_cast<size_t>(n) * 16;
-  const size_t result_bytes = static_cast<size_t>(gc::result_bytes(n));
-  if (int rc = ensure_dev(e->d_tables, e->d_tables_cap, tables_bytes)) return rc;
-  if (int rc = ensure_dev(e->d_slots, e->d_slots_cap, slots_bytes)) return rc;
-  if (int rc = ensure_dev(e->d_result, e->d_result_cap, result_bytes)) return rc;
-  if (int rc = ensure_host(e->h_staging, e->h_staging_cap, tables_bytes)) return rc;
-  if (int rc = ensure_host(e->h_result, e->h_result_cap, result_bytes)) return rc;
-
-  // tensor and chunk tables (64-bit everywhere)
-  GcTensor* ht = reinterpret_cast<GcTensor*>(e->h_staging);
-  GcChunk* hc = reinterpret_cast<GcChunk*>(e->h_staging + static_cast<size_t>(n) * sizeof(GcTensor));
-  int64_t c = 0;
-  for (int64_t t = 0; t < n; ++t) {
-    ht[t] = GcTensor{addresses[t], counts[t], c, dtypes[t], 0};
-    for (int64_t s = 0; s < counts[t]; s += gc::kChunk) hc[c++] = GcChunk{t, s};
-  }
-  GcDev D{};
-  D.tensors = reinterpret_cast<const GcTensor*>(e->d_tables);
-  D.chunks = reinterpret_cast<const GcChunk*>(e->d_tables + static_cast<size_t>(n) * sizeof(GcTensor));
-  D.partial = reinterpret_cast<double*>(e->d_slots);
-  D.chunk_nonfin = reinterpret_cast<int64_t*>(e->d_slots + static_cast<size_t>(nchunks) * 8);
-  D.chunk_clipped = reinterpret_cast<int64_t*>(e->d_slots + static_cast<size_t>(nchunks) * 16);
-  D.tsum = reinterpret_cast<double*>(e->d_slots + static_cast<size_t>(nchunks) * 24);
-  D.tnonfin = reinterpret_cast<int64_t*>(e->d_slots + static_cast<size_t>(nchunks) * 24 + static_cast<size_t>(n) * 8);
-  D.result = e->d_result;
+  // workspace (layout and tables: gc_launch.h)
+  const gc::GcSizes sz = gc::workspace_sizes(n, nchunks);
+  const size_t tables_bytes = sz.tables, result_bytes = sz.result;
+  if (int rc = ensure_dev(e->d_tables, e->d_tables_cap, sz.tables)) return rc;
+  if (int rc = ensure_dev(e->d_slots, e->d_slots_cap, sz.slots)) return rc;
+  if (int rc = ensure_dev(e->d_result, e->d_result_cap, sz.result)) return rc;
+  if (int rc = ensure_host(e->h_staging, e->h_staging_cap, sz.tables)) return rc;
+  if (int rc = ensure_host(e->h_result, e->h_result_cap, sz.result)) return rc;
+  gc::fill_tables(addresses, counts, dtypes, n, e->h_staging, P);
+  const GcDev D = gc::bind_workspace(e->d_tables, e->d_slots, e->d_result, n, nchunks);
 
   cudaStream_t s = reinterpret_cast<cudaStream_t>(static_cast<intptr_t>(stream));
   if (tables_bytes) GC_CUDA_TRY(cudaMemcpyAsync(e->d_tables, e->h_staging, tables_bytes, cudaMemcpyHostToDevice, s));
