@@ -64,7 +64,7 @@ struct GcFinBlock {
   int64_t clipped, trig, min_idx;
   double min_scale;
 };
-inline int64_t fin_blocks(int64_t n) { return (n + kThreads - 1) / kThreads; }
+__host__ __device__ inline int64_t fin_blocks(int64_t n) { return (n + kThreads - 1) / kThreads; }
 
 struct GcDev {
   const GcTensor* tensors;

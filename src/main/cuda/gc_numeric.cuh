@@ -170,7 +170,7 @@ GC_HD double gen_norm(double m, double s, double p) { return gen_special(m) ? m 
 constexpr int kWarps = kThreads / 32;
 
 template <class R> __device__ __forceinline__ typename R::V warp_reduce(typename R::V v) {
-GC_UNROLL
+  GC_UNROLL
   for (int off = 16; off >= 1; off >>= 1) v = R::comb(v, R::shfl(v, off));
   return v;
 }
@@ -184,7 +184,7 @@ template <class R> __device__ __forceinline__ typename R::V block_reduce(typenam
   __syncthreads();
   if (warp == 0) {
     v = lane < kWarps ? part[lane] : R::identity();
-GC_UNROLL
+    GC_UNROLL
     for (int off = kWarps / 2; off >= 1; off >>= 1) v = R::comb(v, R::shfl(v, off));
   }
   return v;
@@ -249,23 +249,23 @@ template <int PK> __device__ __forceinline__ double block_fold_count(double l0, 
 template <int PK> __device__ __forceinline__ double warp_fold(const double* v, int64_t m, int lane) {
   if (m == 1) return v[0];  // fold of one value: ((v + 0) + (0 + 0)) + 0 ... = v (terms are >= 0 or NaN)
   double W[kWarps];
-GC_UNROLL
+  GC_UNROLL
   for (int w = 0; w < kWarps; ++w) {
     W[w] = 0.0;
     if (static_cast<int64_t>(4 * 32 * w) < m) {  // warp-uniform: all-empty lanes fold to +0.0
       const int64_t base = 4 * static_cast<int64_t>(32 * w + lane);
       double L[4] = {0.0, 0.0, 0.0, 0.0};
       for (int64_t i = base; i < m; i += kLanes) {
-GC_UNROLL
+        GC_UNROLL
         for (int q = 0; q < 4; ++q)
           if (i + q < m) L[q] = comb<PK>(L[q], v[i + q]);
       }
       W[w] = warp_reduce<Fold<PK>>(comb<PK>(comb<PK>(L[0], L[1]), comb<PK>(L[2], L[3])));
     }
   }
-GC_UNROLL
+  GC_UNROLL
   for (int off = kWarps / 2; off >= 1; off >>= 1)
-GC_UNROLL
+    GC_UNROLL
     for (int k = 0; k < off; ++k) W[k] = comb<PK>(W[k], W[k + off]);
   return W[0];
 }
@@ -275,38 +275,72 @@ template <class T> struct alignas(4 * sizeof(T)) Vec4 { T v[4]; };
 template <class T> __device__ __forceinline__ bool vec_aligned(const T* x) {
   return (reinterpret_cast<uintptr_t>(x) % (4 * sizeof(T))) == 0;
 }
+// One aligned vector of four elements. On a GPU: ld.global.cs (streaming: the gradients are read once
+// per pass, evict-first), 16 B for fp32, 2 x 16 B for fp64, 8 B for fp16/bf16. Tensor addresses come
+// from integers, so without the intrinsic the compiler could only emit generic loads.
+template <class T> __device__ __forceinline__ void load_vec(const T* p, T (&v)[4]) {
+  const Vec4<T> w = *reinterpret_cast<const Vec4<T>*>(p);
+  GC_UNROLL
+  for (int q = 0; q < 4; ++q) v[q] = w.v[q];
+}
+#if defined(__CUDA_ARCH__)
+template <> __device__ __forceinline__ void load_vec(const float* p, float (&v)[4]) {
+  const float4 w = __ldcs(reinterpret_cast<const float4*>(p));
+  v[0] = w.x; v[1] = w.y; v[2] = w.z; v[3] = w.w;
+}
+template <> __device__ __forceinline__ void load_vec(const double* p, double (&v)[4]) {
+  const double2 a = __ldcs(reinterpret_cast<const double2*>(p)), b = __ldcs(reinterpret_cast<const double2*>(p) + 1);
+  v[0] = a.x; v[1] = a.y; v[2] = b.x; v[3] = b.y;
+}
+__device__ __forceinline__ void load_vec16(const uint16_t* p, uint16_t (&h)[4]) {
+  const uint2 w = __ldcs(reinterpret_cast<const uint2*>(p));
+  h[0] = static_cast<uint16_t>(w.x & 0xffffu); h[1] = static_cast<uint16_t>(w.x >> 16);
+  h[2] = static_cast<uint16_t>(w.y & 0xffffu); h[3] = static_cast<uint16_t>(w.y >> 16);
+}
+template <> __device__ __forceinline__ void load_vec(const F16* p, F16 (&v)[4]) {
+  uint16_t h[4];
+  load_vec16(reinterpret_cast<const uint16_t*>(p), h);
+  GC_UNROLL
+  for (int q = 0; q < 4; ++q) v[q].bits = h[q];
+}
+template <> __device__ __forceinline__ void load_vec(const BF16* p, BF16 (&v)[4]) {
+  uint16_t h[4];
+  load_vec16(reinterpret_cast<const uint16_t*>(p), h);
+  GC_UNROLL
+  for (int q = 0; q < 4; ++q) v[q].bits = h[q];
+}
+#endif
+
 // Four elements [i, i+4): one vector load when the tensor is aligned, else four scalar loads.
 template <class T> __device__ __forceinline__ void load_full(const T* x, int64_t i, bool vec, T (&v)[4]) {
   if (vec) {
-    const Vec4<T> w = *reinterpret_cast<const Vec4<T>*>(x + i);
-GC_UNROLL
-    for (int q = 0; q < 4; ++q) v[q] = w.v[q];
+    load_vec(x + i, v);
   } else {
-GC_UNROLL
+    GC_UNROLL
     for (int q = 0; q < 4; ++q) v[q] = x[i + q];
   }
 }
 template <class T> __device__ __forceinline__ void store_full(T* x, int64_t i, bool vec, const T (&v)[4]) {
   if (vec) {
     Vec4<T> w;
-GC_UNROLL
+    GC_UNROLL
     for (int q = 0; q < 4; ++q) w.v[q] = v[q];
     *reinterpret_cast<Vec4<T>*>(x + i) = w;
   } else {
-GC_UNROLL
+    GC_UNROLL
     for (int q = 0; q < 4; ++q) x[i + q] = v[q];
   }
 }
 // Elements [i, min(i + 4, end)), 1..4 of them; the rest of v is left as it is.
 template <class T> __device__ __forceinline__ int load_tail(const T* x, int64_t i, int64_t end, T (&v)[4]) {
   const int m = end - i < 4 ? static_cast<int>(end - i) : 4;
-GC_UNROLL
+  GC_UNROLL
   for (int q = 0; q < 4; ++q)
     if (q < m) v[q] = x[i + q];
   return m;
 }
 template <class T> __device__ __forceinline__ void store_tail(T* x, int64_t i, int m, const T (&v)[4]) {
-GC_UNROLL
+  GC_UNROLL
   for (int q = 0; q < 4; ++q)
     if (q < m) x[i + q] = v[q];
 }
@@ -319,16 +353,16 @@ template <class T> struct Unroll { static constexpr int value = 64 / (4 * static
 // loaded before any is passed on (independent loads in flight); the order seen by f is unchanged, so
 // the accumulation order (and every bit) is the same as one group at a time.
 // If Write, f may modify v and returns true when the group must be stored.
-template <class T, bool Write, class X, class F>
+// (U: groups in flight; general-p kernels, bound by pow, use 1 and keep their registers.)
+template <class T, bool Write, int U = Unroll<T>::value, class X, class F>
 __device__ __forceinline__ void stream_chunk(X* x, int64_t start, int64_t end, F& f) {
-  constexpr int U = Unroll<T>::value;
   const bool vec = vec_aligned(x);
   int64_t i = start + 4 * static_cast<int64_t>(threadIdx.x);
   for (; i + (U - 1) * kLanes + 4 <= end; i += U * kLanes) {
     T v[U][4];
-GC_UNROLL
+    GC_UNROLL
     for (int u = 0; u < U; ++u) load_full(x, i + u * kLanes, vec, v[u]);
-GC_UNROLL
+    GC_UNROLL
     for (int u = 0; u < U; ++u) {
       const bool st = f(v[u], 4, i + u * kLanes);
       if (Write && st) store_full(const_cast<T*>(x), i + u * kLanes, vec, v[u]);

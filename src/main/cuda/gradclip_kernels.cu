@@ -48,7 +48,7 @@ template <class T, int PK> struct NormElems {
   unsigned nf;  // at most 256 per thread per chunk
   double p, m;
   __device__ __forceinline__ bool operator()(T (&v)[4], int cnt, int64_t) {
-GC_UNROLL
+    GC_UNROLL
     for (int q = 0; q < 4; ++q)
       if (q < cnt) {
         if (PK != PK_GEN) nf += finite_bits(v[q]) ? 0u : 1u;
@@ -70,7 +70,7 @@ __global__ void __launch_bounds__(kThreads) norm_partials_kernel(GcParams P, GcD
       }
     }
     NormElems<T, PK> f{{0.0, 0.0, 0.0, 0.0}, 0u, P.p, m};
-    stream_chunk<T, false>(x, start, end, f);
+    stream_chunk<T, false, PK == PK_GEN ? 1 : Unroll<T>::value>(x, start, end, f);
     long long nf = f.nf;
     const double r = block_fold_count<PK>(f.L[0], f.L[1], f.L[2], f.L[3], nf);
     if (threadIdx.x == 0) {
@@ -131,7 +131,7 @@ __device__ __forceinline__ double applied_scale(double scale, int32_t dtype) {
 template <int PK, class G> __device__ __forceinline__ double block_fold_of(int64_t n, G get, long long& count) {
   double L[4] = {0.0, 0.0, 0.0, 0.0};
   for (int64_t i = 4 * static_cast<int64_t>(threadIdx.x); i < n; i += kLanes) {
-GC_UNROLL
+    GC_UNROLL
     for (int q = 0; q < 4; ++q)
       if (i + q < n) L[q] = comb<PK>(L[q], get(i + q));
   }
@@ -290,7 +290,7 @@ template <class T> struct ScaleElems {
   float s32;
   bool wide;
   __device__ __forceinline__ bool operator()(T (&v)[4], int cnt, int64_t) {
-GC_UNROLL
+    GC_UNROLL
     for (int q = 0; q < 4; ++q)
       if (q < cnt) v[q] = scale_elem(v[q], s, s32, wide);
     return true;
@@ -328,7 +328,7 @@ template <class T> struct ClipElems {
   unsigned clipped, nf;
   __device__ __forceinline__ bool operator()(T (&v)[4], int cnt, int64_t) {
     bool changed = false;
-GC_UNROLL
+    GC_UNROLL
     for (int q = 0; q < 4; ++q)
       if (q < cnt) {
         nf += finite_bits(v[q]) ? 0u : 1u;

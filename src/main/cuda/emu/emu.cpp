@@ -3,7 +3,8 @@
 // A launch runs its blocks one after another on the calling OS thread. Each block's threads are fibers
 // with their own stacks (mmap'ed once per OS thread, with a guard page each, reused across launches).
 // The scheduler resumes the live fibers round-robin, by default in DESCENDING thread order; with a seed
-// (GC_EMU_SEED, set_schedule) in a random order drawn anew for every barrier interval, and the blocks of
+// (GC_EMU_SEED, set_schedule) in a random order drawn anew for every barrier interval (random warp order
+// with lanes descending, or all threads at random), and the blocks of
 // a grid in a random order too. A fiber runs until it waits at __syncthreads (all live threads of the
 // block), waits for a shuffle partner, or exits. GC_SHARED memory is poisoned (0xff) when a block first
 // touches it. Together these make missing barriers, reads of uninitialised shared memory and
@@ -286,14 +287,27 @@ uint64_t next_rand(Sched& s) {  // splitmix64
   return z ^ (z >> 31);
 }
 
+// The resume order of one barrier interval. Unseeded: descending thread order. Seeded: with
+// probability 3/4 the warps in a random order, each warp's lanes descending (a warp runs as a unit, as
+// on a GPU, so shuffles complete without waiting); otherwise all threads in a random order.
 void draw_order(Sched& s, int n) {
   s.order.resize(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) s.order[static_cast<size_t>(i)] = n - 1 - i;  // descending
   if (s.sch.seed == 0) return;
-  for (int i = n - 1; i > 0; --i) {  // Fisher-Yates
-    const int j = static_cast<int>(next_rand(s) % static_cast<uint64_t>(i + 1));
-    std::swap(s.order[static_cast<size_t>(i)], s.order[static_cast<size_t>(j)]);
+  auto shuffle = [&](std::vector<int>& v) {  // Fisher-Yates
+    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<size_t>(next_rand(s) % i)]);
+  };
+  if (next_rand(s) % 4 == 0) {
+    shuffle(s.order);
+    return;
   }
+  std::vector<int> warps(static_cast<size_t>((n + 31) / 32));
+  for (size_t w = 0; w < warps.size(); ++w) warps[w] = static_cast<int>(w);
+  shuffle(warps);
+  size_t k = 0;
+  for (int w : warps)
+    for (int l = 31; l >= 0; --l)
+      if (w * 32 + l < n) s.order[k++] = w * 32 + l;
 }
 
 void run_block(Sched& s) {
