@@ -10,6 +10,7 @@
 #include <limits>
 #include <new>
 
+#include "device_guard.h"
 #include "gc_launch.h"
 
 using gc::GcDev;
@@ -30,6 +31,9 @@ int fail(int code, const char* fmt, ...) {
 
 int cuda_fail(cudaError_t e, const char* what) {
   const int code = e == cudaErrorMemoryAllocation ? GC_ERR_OUT_OF_MEMORY : GC_ERR_CUDA;
+  if (gc::is_sticky(e))  // device_guard.h: every later CUDA call in this process will fail too
+    return fail(code, "%s failed: %s (%d): %s: the CUDA context is lost (a sticky error; the process must restart its CUDA work)",
+                what, cudaGetErrorName(e), static_cast<int>(e), cudaGetErrorString(e));
   return fail(code, "%s failed: %s (%d): %s", what, cudaGetErrorName(e), static_cast<int>(e), cudaGetErrorString(e));
 }
 
@@ -80,6 +84,7 @@ struct gc_engine {
   char* h_staging = nullptr; size_t h_staging_cap = 0;
   char* h_result = nullptr;  size_t h_result_cap = 0;
   cudaEvent_t done = nullptr;
+  gc::DeviceGuard guard;    // the engine's device and the last table whose pointers were checked
   bool pending = false;     // an async run whose result has not been waited for
   bool has_result = false;
   int64_t res_n = 0;
@@ -122,7 +127,11 @@ int ensure_host(char*& p, size_t& cap, size_t need) {
 int wait_pending(gc_engine* e) {
   if (!e->pending) return GC_OK;
   e->pending = false;
-  GC_CUDA_TRY(cudaEventSynchronize(e->done));
+  const cudaError_t w = cudaEventSynchronize(e->done);
+  if (w != cudaSuccess) {
+    e->has_result = false;  // the result block was never completed: never report it as valid
+    return cuda_fail(w, "cudaEventSynchronize (waiting for the asynchronous run)");
+  }
   return GC_OK;
 }
 
@@ -206,9 +215,12 @@ int gc_probe(int32_t* device_count, int32_t* cuda_error) {
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (device_count) *device_count = e == cudaSuccess ? count : 0;
   if (cuda_error) *cuda_error = static_cast<int32_t>(e == cudaSuccess && count == 0 ? 100 : e);
-  if (e != cudaSuccess)
-    return fail(GC_ERR_UNAVAILABLE, "CUDA unavailable: cudaGetDeviceCount returned %s (%d): %s", cudaGetErrorName(e), static_cast<int>(e),
-                cudaGetErrorString(e));
+  if (e != cudaSuccess) {
+    const int dv = gc::driver_version();
+    return fail(GC_ERR_UNAVAILABLE, "CUDA unavailable: cudaGetDeviceCount returned %s (%d): %s; driver supports CUDA %d.%d, this build "
+                "needs %d.%d (driver R580 or newer)", cudaGetErrorName(e), static_cast<int>(e), cudaGetErrorString(e), dv / 1000,
+                (dv % 1000) / 10, gc::kMinDriverVersion / 1000, (gc::kMinDriverVersion % 1000) / 10);
+  }
   if (count == 0) return fail(GC_ERR_UNAVAILABLE, "CUDA unavailable: no CUDA device (cudaErrorNoDevice, 100)");
   return GC_OK;
 }
@@ -270,6 +282,16 @@ int gc_run(gc_engine* e, int32_t op, const int64_t* addresses, const int64_t* co
   if (int rc = validate(op, addresses, counts, dtypes, n, a, b, norm_p, semantics, nonfinite, &nchunks)) return rc;
   if (int rc = wait_pending(e)) return rc;
   e->has_result = false;
+  // device safety (device_guard.h): alignment, the engine's device, the stream, the pointers
+  char gmsg[512];
+  cudaStream_t s = reinterpret_cast<cudaStream_t>(static_cast<intptr_t>(stream));
+  gc::DeviceScope device_scope;
+  if (int rc = gc::check_alignment(addresses, counts, dtypes, n, gmsg, sizeof gmsg)) return fail(rc, "%s", gmsg);
+  if (e->guard.device < 0)
+    if (int rc = gc::guard_init(e->guard, gmsg, sizeof gmsg)) return fail(rc, "%s", gmsg);
+  if (int rc = device_scope.enter(e->guard, gmsg, sizeof gmsg)) return fail(rc, "%s", gmsg);
+  if (int rc = gc::check_stream(e->guard, s, gmsg, sizeof gmsg)) return fail(rc, "%s", gmsg);
+  if (int rc = gc::check_pointers(e->guard, addresses, counts, dtypes, n, gmsg, sizeof gmsg)) return fail(rc, "%s", gmsg);
 
   GcParams P{};
   P.n = n;
@@ -304,11 +326,17 @@ int gc_run(gc_engine* e, int32_t op, const int64_t* addresses, const int64_t* co
   gc::fill_tables(addresses, counts, dtypes, n, e->h_staging, P);
   const GcDev D = gc::bind_workspace(e->d_tables, e->d_slots, e->d_result, n, nchunks);
 
-  cudaStream_t s = reinterpret_cast<cudaStream_t>(static_cast<intptr_t>(stream));
   if (tables_bytes) GC_CUDA_TRY(cudaMemcpyAsync(e->d_tables, e->h_staging, tables_bytes, cudaMemcpyHostToDevice, s));
   cudaError_t le = op == GC_OP_CLIP_VALUE ? gc::launch_clip_value(P, D, kGridCap, s) : gc::launch_norms(P, D, kGridCap, s);
-  if (le != cudaSuccess) return cuda_fail(le, "kernel launch");
-  GC_CUDA_TRY(cudaMemcpyAsync(e->h_result, e->d_result, result_bytes, cudaMemcpyDeviceToHost, s));
+  if (le != cudaSuccess) {
+    cudaStreamSynchronize(s);  // the queued table copy must finish before the staging buffer is reused
+    return cuda_fail(le, "kernel launch");
+  }
+  const cudaError_t ce = cudaMemcpyAsync(e->h_result, e->d_result, result_bytes, cudaMemcpyDeviceToHost, s);
+  if (ce != cudaSuccess) {
+    cudaStreamSynchronize(s);
+    return cuda_fail(ce, "cudaMemcpyAsync (result block)");
+  }
   e->res_n = n;
   e->res_op = op;
   e->has_result = true;

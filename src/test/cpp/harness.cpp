@@ -759,6 +759,8 @@ void test_invalid(gc_engine* e) {
       {"p < 0", [&] { return gc_run(e, 3, addr, cnt, dts, 1, 1, 0, -2, 0, 0, 0, 0, nm, sc, sm, c3); }},
       {"p NaN", [&] { return gc_run(e, 4, addr, cnt, dts, 1, 1, 0, nan, 0, 0, 0, 0, nm, sc, sm, c3); }},
       {"p = -inf", [&] { return gc_run(e, 2, addr, cnt, dts, 1, 1, 0, -std::numeric_limits<double>::infinity(), 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"misaligned fp32 view", [&] { int64_t a1[1] = {addr[0] + 2}; return gc_run(e, 1, a1, cnt, dts, 1, 0, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
+      {"misaligned fp64 view", [&] { int64_t a1[1] = {addr[0] + 4}; int32_t d1[1] = {GC_FLOAT64}; int64_t c1[1] = {10}; return gc_run(e, 3, a1, c1, d1, 1, 1, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
       {"second tensor negative", [&] { int64_t c2[2] = {100, -5}; return gc_run(e, 0, addr, c2, dts, 2, -1, 1, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
       {"alloc negative", [&] { int64_t a; return gc_device_alloc(-1, &a); }},
       {"alloc null out", [&] { return gc_device_alloc(16, nullptr); }},
