@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <new>
+#include <vector>
 
 #include "device_guard.h"
 #include "gc_launch.h"
@@ -85,6 +86,7 @@ struct gc_engine {
   char* h_result = nullptr;  size_t h_result_cap = 0;
   cudaEvent_t done = nullptr;
   gc::DeviceGuard guard;    // the engine's device and the last table whose pointers were checked
+  std::vector<char> tables_on_device;  // the bytes of the tables last copied to d_tables (device-cached tables)
   bool pending = false;     // an async run whose result has not been waited for
   bool has_result = false;
   int64_t res_n = 0;
@@ -318,7 +320,9 @@ int gc_run(gc_engine* e, int32_t op, const int64_t* addresses, const int64_t* co
   // workspace (layout and tables: gc_launch.h)
   const gc::GcSizes sz = gc::workspace_sizes(n, nchunks);
   const size_t tables_bytes = sz.tables, result_bytes = sz.result;
+  const char* tables_before = e->d_tables;
   if (int rc = ensure_dev(e->d_tables, e->d_tables_cap, sz.tables)) return rc;
+  if (e->d_tables != tables_before) e->tables_on_device.clear();
   if (int rc = ensure_dev(e->d_slots, e->d_slots_cap, sz.slots)) return rc;
   if (int rc = ensure_dev(e->d_result, e->d_result_cap, sz.result)) return rc;
   if (int rc = ensure_host(e->h_staging, e->h_staging_cap, sz.tables)) return rc;
@@ -326,7 +330,13 @@ int gc_run(gc_engine* e, int32_t op, const int64_t* addresses, const int64_t* co
   gc::fill_tables(addresses, counts, dtypes, n, e->h_staging, P);
   const GcDev D = gc::bind_workspace(e->d_tables, e->d_slots, e->d_result, n, nchunks);
 
-  if (tables_bytes) GC_CUDA_TRY(cudaMemcpyAsync(e->d_tables, e->h_staging, tables_bytes, cudaMemcpyHostToDevice, s));
+  // the tables stay on the device: an identical table (the usual case, every training step) is not copied again
+  const bool cached = e->tables_on_device.size() == tables_bytes && std::memcmp(e->tables_on_device.data(), e->h_staging, tables_bytes) == 0;
+  if (tables_bytes && !cached) {
+    e->tables_on_device.clear();
+    GC_CUDA_TRY(cudaMemcpyAsync(e->d_tables, e->h_staging, tables_bytes, cudaMemcpyHostToDevice, s));
+    e->tables_on_device.assign(e->h_staging, e->h_staging + tables_bytes);
+  }
   cudaError_t le = op == GC_OP_CLIP_VALUE ? gc::launch_clip_value(P, D, kGridCap, s) : gc::launch_norms(P, D, kGridCap, s);
   if (le != cudaSuccess) {
     cudaStreamSynchronize(s);  // the queued table copy must finish before the staging buffer is reused

@@ -277,6 +277,33 @@ void test_rules(gc_engine* e) {
   }
 }
 
+// Device-cached tables: a repeated table is not uploaded again, a changed one (same sizes, other
+// addresses or dtypes) must be.
+void test_table_cache(gc_engine* e) {
+  std::vector<Tensor> a{make_tensor(GC_FLOAT32, 70000, 0, 0.0), make_tensor(GC_FLOAT16, 300, 1, 0.0)};
+  std::vector<Tensor> b{make_tensor(GC_FLOAT32, 70000, 0, 0.0), make_tensor(GC_FLOAT16, 300, 1, 0.0)};
+  std::vector<Tensor> c = b;
+  c[1].dtype = GC_BFLOAT16;  // same bytes, another dtype
+  auto norms_of = [&](std::vector<Tensor>& ts, double* nm) {  // the same buffers every time
+    int64_t addr[2], cnt[2];
+    int32_t dts[2];
+    for (int k = 0; k < 2; ++k) { addr[k] = reinterpret_cast<intptr_t>(ts[k].base()); cnt[k] = ts[k].count; dts[k] = ts[k].dtype; }
+    double sm[2];
+    int64_t c3[3];
+    return gc_run(e, GC_OP_NORMS, addr, cnt, dts, 2, 0, 0, 2.0, 0, 0, 0, 0, nm, nullptr, sm, c3);
+  };
+  for (auto* ts : {&a, &b, &c}) {
+    std::vector<Tensor> copy = *ts;
+    const Out r = ref_run(GC_OP_NORMS, copy, 0, 0, 2.0, 0, 0);
+    for (int rep = 0; rep < 2; ++rep) {  // the second call reuses the table on the device
+      double nm[2] = {-1, -1};
+      CHECK(norms_of(*ts, nm) == GC_OK, "table cache run");
+      CHECK(same(nm[0], r.norms[0]) && same(nm[1], r.norms[1]), "table cache: norms %.17g %.17g, expected %.17g %.17g", nm[0], nm[1],
+            r.norms[0], r.norms[1]);
+    }
+  }
+}
+
 void test_single_sweep(gc_engine* e, bool quick) {
   const int64_t sizes[] = {0, 1, 2, 3, 4, 5, 7, 13, 31, 1023, 1024, 1025, 4099, 65535, 65536, 65537, 131075, 200003};
   char label[160];
@@ -576,6 +603,7 @@ int main() {
       {"conversions", [&] { test_conversions(); }},
       {"invalid arguments", [&] { test_invalid(e); }},
       {"numerics rules", [&] { test_rules(e); }},
+      {"table cache", [&] { test_table_cache(e); }},
       {"single-tensor sweep", [&] { test_single_sweep(e, quick); }},
       {"policies", [&] { test_policies(e); }},
       {"random sets", [&] { test_random_sets(e, quick ? 150 : 600); }},
