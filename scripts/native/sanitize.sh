@@ -45,6 +45,10 @@ log="$BUILD_DIR/sanitize.log"
 set +e
 "$BUILD_DIR/gradclip_test" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+# the planted schedule bugs and the device-guard decisions, under the same sanitizers
+for t in emu_schedule_test device_guard_test; do
+  if [ -x "$BUILD_DIR/$t" ]; then "$BUILD_DIR/$t" 2>&1 | tee -a "$log"; [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1; fi
+done
 set -e
 if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$log"; then
   echo "sanitize.sh: sanitizer findings (see $log)" >&2

@@ -331,7 +331,8 @@ int gc_run(gc_engine* e, int32_t op, const int64_t* addresses, const int64_t* co
   const GcDev D = gc::bind_workspace(e->d_tables, e->d_slots, e->d_result, n, nchunks);
 
   // the tables stay on the device: an identical table (the usual case, every training step) is not copied again
-  const bool cached = e->tables_on_device.size() == tables_bytes && std::memcmp(e->tables_on_device.data(), e->h_staging, tables_bytes) == 0;
+  const bool cached = e->tables_on_device.size() == tables_bytes &&
+                      (tables_bytes == 0 || std::memcmp(e->tables_on_device.data(), e->h_staging, tables_bytes) == 0);
   if (tables_bytes && !cached) {
     e->tables_on_device.clear();
     GC_CUDA_TRY(cudaMemcpyAsync(e->d_tables, e->h_staging, tables_bytes, cudaMemcpyHostToDevice, s));
