@@ -14,6 +14,9 @@
 #include "gradclip.h"
 
 namespace gcref {
+
+// The operations of the reference (the former gc_run op codes; composed from the passes by the callers).
+enum { GC_OP_CLIP_VALUE = 0, GC_OP_NORMS = 1, GC_OP_CLIP_NORM = 2, GC_OP_CLIP_GLOBAL_NORM = 3, GC_OP_RENORMALIZE = 4 };
 // ====================================================================================================
 // Reference implementation
 // ====================================================================================================
