@@ -76,11 +76,11 @@ DevTensor upload(const Tensor& t) {
   const int64_t bytes = (t.count + 4) * esize(t.dtype);
   CHECK(gc_device_alloc(bytes, &d.base) == GC_OK, "alloc %" PRId64 ": %s", bytes, gc_last_error());
   d.addr = d.base + static_cast<int64_t>(t.misalign) * esize(t.dtype);
-  if (t.count) CHECK(gc_memcpy(d.addr, reinterpret_cast<intptr_t>(t.base()), t.count * esize(t.dtype), 0, 0) == GC_OK, "h2d");
+  if (t.count) CHECK(gc_memcpy(d.addr, reinterpret_cast<intptr_t>(t.base()), t.count * esize(t.dtype), GC_COPY_HOST_TO_DEVICE, 0) == GC_OK, "h2d");
   return d;
 }
 void download(const DevTensor& d, Tensor& t) {
-  if (t.count) CHECK(gc_memcpy(reinterpret_cast<intptr_t>(t.base()), d.addr, t.count * esize(t.dtype), 1, 0) == GC_OK, "d2h");
+  if (t.count) CHECK(gc_memcpy(reinterpret_cast<intptr_t>(t.base()), d.addr, t.count * esize(t.dtype), GC_COPY_DEVICE_TO_HOST, 0) == GC_OK, "d2h");
 }
 
 double gen_value(int dt, double rate) {
@@ -109,6 +109,108 @@ Tensor make(int dt, int64_t n, int misalign, double rate) {
   return t;
 }
 
+// The operations composed from the passes, as dev.gradclip.Clipper composes them (from the harness).
+bool is_general(double p) { return !(p == 1.0 || p == 2.0 || std::isinf(p)); }
+
+int op_run(gc_engine* e, int op, const int64_t* addresses, const int64_t* counts, const int32_t* dtypes, int64_t n, double a,
+           double b, double p, int sem, int pol, int64_t stream, int32_t flags, double* norms, double* scales, double* summary,
+           int64_t* counts3) {
+  const gc_tensor_table table{addresses, counts, dtypes, n};
+  const double one = 1.0;
+  auto fill = [&](double* arr, double v) { if (arr) for (int64_t k = 0; k < n; ++k) arr[k] = v; };
+  if (op == GC_OP_CLIP_VALUE) {
+    fill(norms, 0.0);
+    fill(scales, one);
+    if (summary) { summary[0] = 0.0; summary[1] = 1.0; }
+    if (pol != GC_NONFINITE_PROPAGATE) {
+      gc_count_result cr{};
+      if (int rc = gc_count_nonfinite(e, &table, stream, &cr)) return rc;
+      if (cr.nonfinite_elements > 0) {
+        if (counts3) { counts3[0] = 0; counts3[1] = cr.nonfinite_elements; counts3[2] = pol == GC_NONFINITE_SKIP; }
+        return pol == GC_NONFINITE_ERROR ? GC_ERR_NONFINITE : GC_OK;
+      }
+    }
+    gc_clamp_result r{};
+    if (int rc = gc_clamp(e, &table, a, b, stream, &r)) return rc;
+    if (counts3) { counts3[0] = r.clipped_elements; counts3[1] = r.nonfinite_elements; counts3[2] = 0; }
+    return GC_OK;
+  }
+  const bool gen = is_general(p);
+  if (op == GC_OP_CLIP_GLOBAL_NORM && (flags & GC_FLAG_ASYNC) && !gen && std::isfinite(a)) {
+    const gc_norm_kind kind = p == 1.0 ? GC_NORM_L1 : p == 2.0 ? GC_NORM_L2 : GC_NORM_INF;
+    gc_global_clip_result r{};
+    r.tensor_norms = norms;
+    const int rc0 = gc_clip_global_norm(e, &table, kind, a, static_cast<gc_semantics>(sem), static_cast<gc_nonfinite_policy>(pol),
+                                        stream, GC_FLAG_ASYNC, &r);
+    if (rc0 != GC_OK) return rc0;
+    const int rc = gc_clip_global_norm_wait(e, &r);
+    fill(scales, r.stopped ? 1.0 : r.scale);
+    if (summary) { summary[0] = r.total_norm; summary[1] = r.scale; }
+    if (counts3) { counts3[0] = r.clipped_elements; counts3[1] = r.nonfinite_elements; counts3[2] = r.stopped && pol == GC_NONFINITE_SKIP; }
+    return rc;
+  }
+  if (!(p > 0) || std::isnan(p)) return GC_ERR_INVALID_ARGUMENT;
+  const gc_norm_kind kind = gen ? GC_NORM_GENERAL : p == 1.0 ? GC_NORM_L1 : p == 2.0 ? GC_NORM_L2 : GC_NORM_INF;
+  int64_t nchunks = 0;
+  if (int rc = gc_chunk_count(&table, &nchunks)) return rc;
+  std::vector<double> chunk(static_cast<size_t>(nchunks)), S(static_cast<size_t>(n)), m(static_cast<size_t>(n));
+  gc_norms_result nr{chunk.data(), S.data(), m.data(), 0};
+  if (int rc = gc_norms(e, &table, kind, p, stream, &nr)) return rc;
+  // the host composition of the canonical total (what NormPartials does in Java)
+  const bool inf = std::isinf(p);
+  std::vector<double> tn(static_cast<size_t>(n));
+  double total;
+  if (gen) {
+    Lanes mx(true);
+    for (int64_t k = 0; k < n; ++k) mx.add(k, m[k]);
+    const double M = mx.fold();
+    if (!(std::isfinite(M) && M > 0)) total = M;
+    else {
+      Lanes u(false);
+      for (int64_t k = 0; k < n; ++k) u.add(k, m[k] == 0.0 ? 0.0 : S[k] * std::pow(m[k] / M, p));
+      total = M * std::pow(u.fold(), 1.0 / p);
+    }
+    for (int64_t k = 0; k < n; ++k) tn[k] = std::isfinite(m[k]) && m[k] > 0 ? m[k] * std::pow(S[k], 1.0 / p) : m[k];
+  } else {
+    Lanes all(inf);
+    for (int64_t k = 0; k < n; ++k) all.add(k, S[k]);
+    total = ref_finish(all.fold(), p);
+    for (int64_t k = 0; k < n; ++k) tn[k] = ref_finish(S[k], p);
+  }
+  if (norms) for (int64_t k = 0; k < n; ++k) norms[k] = tn[k];
+  std::vector<double> sc(static_cast<size_t>(n), 1.0);
+  bool trig = false;
+  double summary_scale = 1.0;
+  if (op == GC_OP_NORMS) {
+    trig = !std::isfinite(total);
+  } else if (op == GC_OP_CLIP_GLOBAL_NORM) {
+    const double g = ref_scale(op, sem, total, a);
+    trig = !std::isfinite(total) || std::isnan(g);
+    sc.assign(static_cast<size_t>(n), g);
+    summary_scale = g;
+  } else {
+    double mn = std::numeric_limits<double>::infinity();
+    bool mnan = false;
+    for (int64_t k = 0; k < n; ++k) {
+      sc[k] = ref_scale(op, sem, tn[k], a);
+      if (!std::isfinite(tn[k]) || std::isnan(sc[k])) trig = true;
+      if (std::isnan(sc[k])) mnan = true; else mn = std::min(mn, sc[k]);
+    }
+    summary_scale = n == 0 ? 1.0 : mnan ? std::numeric_limits<double>::quiet_NaN() : mn;
+  }
+  const bool block = trig && pol != GC_NONFINITE_PROPAGATE;
+  int64_t written = 0;
+  if (op != GC_OP_NORMS && !block) {
+    gc_scale_result r{};
+    if (int rc = gc_scale(e, &table, sc.data(), stream, &r)) return rc;
+    written = r.written_elements;
+  }
+  if (scales) for (int64_t k = 0; k < n; ++k) scales[k] = block ? 1.0 : sc[k];
+  if (summary) { summary[0] = total; summary[1] = block || op == GC_OP_NORMS ? 1.0 : summary_scale; }
+  if (counts3) { counts3[0] = written; counts3[1] = nr.nonfinite_elements; counts3[2] = block && pol == GC_NONFINITE_SKIP; }
+  return block && pol == GC_NONFINITE_ERROR ? GC_ERR_NONFINITE : GC_OK;
+}
+
 bool same_bits(double a, double b) { return dbits(a) == dbits(b); }
 bool close_rel(double a, double b) {
   if (same_bits(a, b) || (std::isnan(a) && std::isnan(b))) return true;
@@ -130,13 +232,16 @@ void check_case(gc_engine* e, int op, const std::vector<Tensor>& in, double a, d
   int64_t c3[3] = {-7, -7, -7};
   int rc;
   if (async) {
-    rc = gc_run(e, op, addr.data(), cnt.data(), dts.data(), static_cast<int64_t>(n), a, b, p, sem, pol, stream, GC_FLAG_ASYNC, nullptr, nullptr, nullptr, nullptr);
-    CHECK(rc == GC_OK, "[%s] async enqueue %d: %s", label, rc, gc_last_error());
-    rc = gc_engine_result(e, nm.data(), sc.data(), sm, c3);
+    rc = op_run(e, op, addr.data(), cnt.data(), dts.data(), static_cast<int64_t>(n), a, b, p, sem, pol, stream, GC_FLAG_ASYNC, nm.data(), sc.data(), sm, c3);
   } else {
-    rc = gc_run(e, op, addr.data(), cnt.data(), dts.data(), static_cast<int64_t>(n), a, b, p, sem, pol, stream, 0, nm.data(), sc.data(), sm, c3);
+    rc = op_run(e, op, addr.data(), cnt.data(), dts.data(), static_cast<int64_t>(n), a, b, p, sem, pol, stream, 0, nm.data(), sc.data(), sm, c3);
   }
   const bool exact = p == 1.0 || p == 2.0 || std::isinf(p) || op == GC_OP_CLIP_VALUE;
+  // reported NaNs are canonical (docs/canonical-reduction.md): the composition's job, done here as Clipper does
+  for (auto& x : nm) x = canon(x);
+  for (auto& x : sc) x = canon(x);
+  sm[0] = canon(sm[0]);
+  sm[1] = canon(sm[1]);
   CHECK(rc == r.rc, "[%s] rc %d, expected %d (%s)", label, rc, r.rc, gc_last_error());
   auto cmp = [&](double x, double y) { return exact ? same_bits(x, y) : close_rel(x, y); };
   for (size_t k = 0; k < n; ++k) {
@@ -243,7 +348,7 @@ void timing(gc_engine* e, const std::string& dir, int reps, bool emulated, std::
         CHECK(gc_device_alloc(cnt[k] * esize(dt), &base[k]) == GC_OK, "alloc for timing: %s", gc_last_error());
         Tensor t = make(dt, std::min<int64_t>(cnt[k], 4096), 0, 0.0);  // fill: a repeated random pattern
         for (int64_t off = 0; off < cnt[k]; off += t.count)
-          gc_memcpy(base[k] + off * esize(dt), reinterpret_cast<intptr_t>(t.base()), std::min(t.count, cnt[k] - off) * esize(dt), 0, 0);
+          gc_memcpy(base[k] + off * esize(dt), reinterpret_cast<intptr_t>(t.base()), std::min(t.count, cnt[k] - off) * esize(dt), GC_COPY_HOST_TO_DEVICE, 0);
         elements += cnt[k];
       }
       const int64_t bytes = elements * esize(dt);
@@ -253,6 +358,10 @@ void timing(gc_engine* e, const std::string& dir, int reps, bool emulated, std::
                             {"global-norm-clipping-async", GC_OP_CLIP_GLOBAL_NORM, 1e-3, 0, GC_FLAG_ASYNC},
                             {"norms", GC_OP_NORMS, 0, 0, 0},
                             {"value-clipping", GC_OP_CLIP_VALUE, -1e-3, 1e-3, 0}};
+      const gc_tensor_table table{base.data(), cnt.data(), dts.data(), static_cast<int64_t>(n)};
+      int64_t nchunks = 0;
+      gc_chunk_count(&table, &nchunks);
+      std::vector<double> chunk(static_cast<size_t>(nchunks) + 1), sums(n), mx(n);
       for (const auto& oc : ops) {
         std::vector<double> ms;
         for (int r = 0; r < reps + 2; ++r) {
@@ -262,10 +371,19 @@ void timing(gc_engine* e, const std::string& dir, int reps, bool emulated, std::
           Timer t(nullptr);
 #endif
           t.start();
-          int rc = gc_run(e, oc.op, base.data(), cnt.data(), dts.data(), static_cast<int64_t>(n), oc.a, oc.b, 2.0, 0, 0, stream, oc.flags,
-                          nullptr, nullptr, nullptr, nullptr);
-          const double m = t.stop_ms();  // event after the enqueue (async) or after the sync return
-          if (oc.flags) rc = rc ? rc : gc_engine_result(e, nullptr, nullptr, nullptr, nullptr);
+          int rc = GC_OK;
+          gc_global_clip_result gr{};
+          if (oc.op == GC_OP_CLIP_GLOBAL_NORM) {  // the fused device path (scale and policy on the device)
+            rc = gc_clip_global_norm(e, &table, GC_NORM_L2, oc.a, GC_SEMANTICS_TORCH, GC_NONFINITE_PROPAGATE, stream, oc.flags, &gr);
+          } else if (oc.op == GC_OP_NORMS) {
+            gc_norms_result nr{chunk.data(), sums.data(), mx.data(), 0};
+            rc = gc_norms(e, &table, GC_NORM_L2, 2.0, stream, &nr);
+          } else {
+            gc_clamp_result cr{};
+            rc = gc_clamp(e, &table, oc.a, oc.b, stream, &cr);
+          }
+          const double m = t.stop_ms();  // event after the enqueue (async) or after the synchronous return
+          if (oc.flags && rc == GC_OK) rc = gc_clip_global_norm_wait(e, &gr);
           CHECK(rc == GC_OK, "timing %s: %s", oc.name, gc_last_error());
           if (r >= 2) ms.push_back(m);  // two warm-up runs
         }
@@ -290,7 +408,7 @@ void timing(gc_engine* e, const std::string& dir, int reps, bool emulated, std::
 #else
           Timer t(nullptr);
           t.start();
-          gc_memcpy(dst, src, bytes, 2, 0);
+          gc_memcpy(dst, src, bytes, GC_COPY_DEVICE_TO_DEVICE, 0);
 #endif
           const double m = t.stop_ms();
           if (r >= 2) ms.push_back(m);
