@@ -47,7 +47,12 @@ log="$BUILD_DIR/sanitize.log"
 set +e
 "$BUILD_DIR/gradclip_test" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
-# the planted schedule bugs and the device-guard decisions, under the same sanitizers
+# libgradclip-cpu's SIMD kernels against their C++ reference, on every ISA path this CPU has
+if [ "$rc" -eq 0 ] && [ -x "$BUILD_DIR/gradclip_cpu_test" ]; then
+  "$BUILD_DIR/gradclip_cpu_test" 2>&1 | tee -a "$log"
+  rc=${PIPESTATUS[0]}
+fi
+# the planted schedule bugs, the device-guard decisions and the launch plans, under the same sanitizers
 for t in emu_schedule_test device_guard_test kernel_test; do
   if [ -x "$BUILD_DIR/$t" ]; then "$BUILD_DIR/$t" 2>&1 | tee -a "$log"; [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1; fi
 done
