@@ -45,6 +45,10 @@ public final class NativeBackends {
     private static Object probe(Backend kind) {
         String className = kind == Backend.CUDA ? "dev.gradclip.backend.cuda.CudaLibrary" : "dev.gradclip.backend.emu.EmulatedLibrary";
         String lib = kind == Backend.CUDA ? "libgradclip" : "libgradclip-emu";
+        String missing = NativeArtifacts.missing(NativeBackends.class.getClassLoader());
+        if (missing != null) {
+            return lib + " cannot be loaded: " + missing;
+        }
         NativeApi api;
         try {
             api = (NativeApi) Class.forName(className, true, NativeBackends.class.getClassLoader()).getField("INSTANCE").get(null);
