@@ -61,9 +61,11 @@ public final class Main {
             "      [--norm-type P]",
             "",
             "options:",
-            "  --in FILE           input .npz (np.savez or np.savez_compressed) of float16/float32/float64 arrays",
+            "  --in FILE           input .npz (np.savez or np.savez_compressed) of float16/float32/float64 arrays;",
+            "                      a regular file (not a FIFO or device), at most as large as the Java heap allows",
             "  --out FILE          output .npz: the same names, order, shapes, dtypes and compression;",
-            "                      written atomically, never half-written, not written on failure",
+            "                      written atomically, never half-written, not written on failure; an existing",
+            "                      FILE must be a regular file (a symbolic link is followed and its target replaced)",
             "  --norm-type P       1, 2 (default), inf, or any real p > 0",
             "  --semantics S       torch (default): scale = min(X / (N + 1e-6), 1); tf: scale = X / max(N, X)",
             "  --nonfinite POLICY  propagate (default): apply as PyTorch/TF do; error: exit 3, write nothing;",
@@ -73,7 +75,8 @@ public final class Main {
             "",
             "stdout: one JSON object (backend, op, total_norm, scale, tensor_norms, tensor_names, clipped_elements,",
             "nonfinite_elements, skipped, ...); non-finite numbers as the strings \"NaN\", \"Infinity\", \"-Infinity\".",
-            "exit status: 0 ok, 2 usage or bad input, 3 non-finite under --nonfinite error, 1 internal error.",
+            "exit status: 0 ok, 2 usage or bad input (also: not enough memory; raise -Xmx), 3 non-finite under",
+            "--nonfinite error, 1 internal error.",
             "");
 
     private static final List<String> OPS = List.of("value", "norm", "global-norm", "norms");
