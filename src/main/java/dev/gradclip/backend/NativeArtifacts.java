@@ -30,8 +30,12 @@ final class NativeArtifacts {
         return o + "-" + a;
     }
 
-    /** Null when the artifacts the native backends need are on the class path, else why not (what to add). */
-    static String missing(ClassLoader loader) {
+    /**
+     * Null when the artifacts the native backends need are on the class path, else why not (what to
+     * add). {@code emulatedJniClass} is the JavaCPP class of libgradclip-emu, whose JNI library the
+     * natives jar always holds (JavaCPP's layout: {@code <package>/<platform>/libjni<Class>.so}).
+     */
+    static String missing(ClassLoader loader, String emulatedJniClass) {
         String platform = platform();
         if (!platform.equals(PLATFORM)) {
             return "no native libraries for " + platform + ": they are built for " + PLATFORM
@@ -45,7 +49,10 @@ final class NativeArtifacts {
         if (loader.getResource("org/bytedeco/javacpp/" + PLATFORM + "/libjnijavacpp.so") == null) {
             return "JavaCPP's natives for " + PLATFORM + " are not on the class path (add org.bytedeco:javacpp:...:" + PLATFORM + ")";
         }
-        if (loader.getResource("dev/gradclip/backend/emu/" + PLATFORM + "/libjniEmulatedLibrary.so") == null) {
+        int dot = emulatedJniClass.lastIndexOf('.');
+        String jni = emulatedJniClass.substring(0, dot).replace('.', '/') + "/" + PLATFORM + "/libjni"
+                + emulatedJniClass.substring(dot + 1) + ".so";
+        if (loader.getResource(jni) == null) {
             return "the natives jar is not on the class path (add dev.gradclip:gradclip:" + v + ":" + PLATFORM + ")";
         }
         return null; // a library missing from the natives jar (CUDA built without nvcc): the loader's message says so

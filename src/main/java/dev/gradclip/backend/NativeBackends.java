@@ -45,7 +45,7 @@ public final class NativeBackends {
     private static Object probe(Backend kind) {
         String className = kind == Backend.CUDA ? "dev.gradclip.backend.cuda.CudaLibrary" : "dev.gradclip.backend.emu.EmulatedLibrary";
         String lib = kind == Backend.CUDA ? "libgradclip" : "libgradclip-emu";
-        String missing = NativeArtifacts.missing(NativeBackends.class.getClassLoader());
+        String missing = NativeArtifacts.missing(NativeBackends.class.getClassLoader(), "dev.gradclip.backend.emu.EmulatedLibrary");
         if (missing != null) {
             return lib + " cannot be loaded: " + missing;
         }

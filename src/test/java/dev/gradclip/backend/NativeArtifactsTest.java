@@ -13,27 +13,30 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** What the native backends say when their artifacts are missing (the main jar alone, issue 8 §3). */
 class NativeArtifactsTest {
+    /** The emulated backend's JavaCPP class, as NativeBackends names it. */
+    static final String EMU = "dev.gradclip.backend.emu.EmulatedLibrary";
+
     @Test
     void thisBuildHasEverything() {
         assertEquals("linux-x86_64", NativeArtifacts.platform());
-        assertNull(NativeArtifacts.missing(NativeArtifactsTest.class.getClassLoader()));
+        assertNull(NativeArtifacts.missing(NativeArtifactsTest.class.getClassLoader(), EMU));
     }
 
     @Test
     void namesWhatIsMissing(@TempDir Path dir) throws Exception {
         try (URLClassLoader empty = new URLClassLoader(new URL[0], null)) {
-            assertTrue(NativeArtifacts.missing(empty).startsWith("JavaCPP is not on the class path"));
+            assertTrue(NativeArtifacts.missing(empty, EMU).startsWith("JavaCPP is not on the class path"));
         }
         Path javacpp = dir.resolve("javacpp");
         Files.createDirectories(javacpp.resolve("org/bytedeco/javacpp"));
         Files.write(javacpp.resolve("org/bytedeco/javacpp/Pointer.class"), new byte[] {0});
         try (URLClassLoader classesOnly = new URLClassLoader(new URL[] {javacpp.toUri().toURL()}, null)) {
-            assertTrue(NativeArtifacts.missing(classesOnly).startsWith("JavaCPP's natives for linux-x86_64 are not on the class path"));
+            assertTrue(NativeArtifacts.missing(classesOnly, EMU).startsWith("JavaCPP's natives for linux-x86_64 are not on the class path"));
         }
         Files.createDirectories(javacpp.resolve("org/bytedeco/javacpp/linux-x86_64"));
         Files.write(javacpp.resolve("org/bytedeco/javacpp/linux-x86_64/libjnijavacpp.so"), new byte[] {0});
         try (URLClassLoader noGradclipNatives = new URLClassLoader(new URL[] {javacpp.toUri().toURL()}, null)) {
-            assertTrue(NativeArtifacts.missing(noGradclipNatives).startsWith("the natives jar is not on the class path (add dev.gradclip:gradclip:"));
+            assertTrue(NativeArtifacts.missing(noGradclipNatives, EMU).startsWith("the natives jar is not on the class path (add dev.gradclip:gradclip:"));
         }
     }
 
@@ -45,7 +48,7 @@ class NativeArtifactsTest {
             System.setProperty("os.name", "Mac OS X");
             System.setProperty("os.arch", "aarch64");
             assertEquals("macosx-arm64", NativeArtifacts.platform());
-            assertTrue(NativeArtifacts.missing(NativeArtifactsTest.class.getClassLoader())
+            assertTrue(NativeArtifacts.missing(NativeArtifactsTest.class.getClassLoader(), EMU)
                     .startsWith("no native libraries for macosx-arm64: they are built for linux-x86_64 only"));
         } finally {
             System.setProperty("os.name", os);
