@@ -20,7 +20,7 @@ cp "$(ls target/gradclip-*.jar | grep -v -e sources -e tests | head -1)" "$KIT/l
 (cd target/test-classes && "$JAVA_HOME/bin/jar" cf "$KIT/lib/gradclip-tests.jar" .)
 mvn -B -ntp -q dependency:copy-dependencies -DincludeScope=test -DoutputDirectory="$KIT/lib" >&2
 mvn -B -ntp -q dependency:copy -Dartifact="$JUNIT_CONSOLE" -DoutputDirectory="$KIT/lib" >&2
-if ! unzip -l "$KIT/lib/gradclip.jar" | grep -q 'backend/cuda/linux-x86_64/libgradclip.so'; then
+if ! unzip -l "$KIT/lib/gradclip.jar" | grep -q 'backend/nativeapi/linux-x86_64/libgradclip.so'; then
   echo "warning: the jar holds no libgradclip.so (nvcc absent at build time): the CUDA tests will skip" >&2
 fi
 "$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.management,java.xml,java.naming,jdk.unsupported \

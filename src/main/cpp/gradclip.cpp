@@ -82,10 +82,9 @@ struct gc_engine {
   char* h_staging = nullptr; size_t h_staging_cap = 0;
   char* h_result = nullptr;  size_t h_result_cap = 0;
   cudaEvent_t done = nullptr;
-  bool pending = false;     // an async run whose result has not been waited for
-  bool has_result = false;
+  bool pending = false;     // an asynchronous global clip whose result has not been waited for
+  bool has_result = false;  // h_result holds the last global clip's result block
   int64_t res_n = 0;
-  int32_t res_op = 0;
 };
 
 namespace {
@@ -128,64 +127,174 @@ int wait_pending(gc_engine* e) {
   return GC_OK;
 }
 
-const char* op_name(int32_t op) {
-  static const char* names[] = {"CLIP_VALUE", "NORMS", "CLIP_NORM", "CLIP_GLOBAL_NORM", "RENORMALIZE"};
-  return op >= 0 && op <= 4 ? names[op] : "?";
-}
+cudaStream_t as_stream(int64_t stream) { return reinterpret_cast<cudaStream_t>(static_cast<intptr_t>(stream)); }
 
-int unpack(gc_engine* e, double* tensor_norms, double* tensor_scales, double* summary, int64_t* result_counts) {
-  const char* r = e->h_result;
-  const int64_t n = e->res_n;
-  if (summary) std::memcpy(summary, r + gc::kResSummary, 2 * sizeof(double));
-  if (result_counts) std::memcpy(result_counts, r + gc::kResCounts, 3 * sizeof(int64_t));
-  if (n > 0 && tensor_norms) std::memcpy(tensor_norms, r + gc::kResNorms, static_cast<size_t>(n) * sizeof(double));
-  if (n > 0 && tensor_scales) std::memcpy(tensor_scales, r + gc::kResNorms + 8 * n, static_cast<size_t>(n) * sizeof(double));
-  int64_t status;
-  std::memcpy(&status, r + gc::kResStatus, sizeof status);
-  if (status == gc::kStatusError) {
-    int64_t counts[3];
-    double sum[2];
-    std::memcpy(counts, r + gc::kResCounts, sizeof counts);
-    std::memcpy(sum, r + gc::kResSummary, sizeof sum);
-    if (e->res_op == GC_OP_CLIP_VALUE)
-      return fail(GC_ERR_NONFINITE, "CLIP_VALUE: %lld non-finite elements with policy ERROR; nothing was written",
-                  static_cast<long long>(counts[1]));
-    if (e->res_op == GC_OP_CLIP_GLOBAL_NORM || e->res_op == GC_OP_NORMS)
-      return fail(GC_ERR_NONFINITE, "%s: the total norm is not finite (%g) with policy ERROR; nothing was written",
-                  op_name(e->res_op), sum[0]);
-    return fail(GC_ERR_NONFINITE, "%s: a tensor norm is not finite with policy ERROR; nothing was written", op_name(e->res_op));
+// Validates a tensor table; *nchunks = its chunk count.
+int validate_table(const char* fn, const gc_tensor_table* table, int64_t* nchunks) {
+  if (!table) return fail(GC_ERR_INVALID_ARGUMENT, "%s: table is NULL", fn);
+  const int64_t n = table->n;
+  if (n < 0) return fail(GC_ERR_INVALID_ARGUMENT, "%s: table->n: negative tensor count %lld", fn, static_cast<long long>(n));
+  if (n > 0 && (!table->addresses || !table->counts || !table->dtypes))
+    return fail(GC_ERR_INVALID_ARGUMENT, "%s: table->%s is NULL with n = %lld", fn,
+                !table->addresses ? "addresses" : !table->counts ? "counts" : "dtypes", static_cast<long long>(n));
+  int64_t chunks = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t cnt = table->counts[t];
+    const int32_t dt = table->dtypes[t];
+    if (cnt < 0) return fail(GC_ERR_INVALID_ARGUMENT, "%s: counts[%lld]: negative (%lld)", fn, static_cast<long long>(t), static_cast<long long>(cnt));
+    if (cnt > (int64_t{1} << 60)) return fail(GC_ERR_INVALID_ARGUMENT, "%s: counts[%lld]: too large (%lld)", fn, static_cast<long long>(t), static_cast<long long>(cnt));
+    if (dt < GC_FLOAT32 || dt > GC_BFLOAT16) return fail(GC_ERR_INVALID_ARGUMENT, "%s: dtypes[%lld]: unknown dtype %d", fn, static_cast<long long>(t), dt);
+    if (cnt > 0 && table->addresses[t] == 0)
+      return fail(GC_ERR_INVALID_ARGUMENT, "%s: addresses[%lld]: NULL with %lld elements", fn, static_cast<long long>(t), static_cast<long long>(cnt));
+    chunks += (cnt + gc::kChunk - 1) / gc::kChunk;
   }
+  *nchunks = chunks;
   return GC_OK;
 }
 
-int validate(int32_t op, const int64_t* addresses, const int64_t* counts, const int32_t* dtypes, int64_t n, double a,
-             double b, double norm_p, int32_t semantics, int32_t nonfinite, int64_t* nchunks) {
-  if (op < GC_OP_CLIP_VALUE || op > GC_OP_RENORMALIZE) return fail(GC_ERR_INVALID_ARGUMENT, "op: unknown operation %d", op);
-  if (n < 0) return fail(GC_ERR_INVALID_ARGUMENT, "n: negative tensor count %lld", static_cast<long long>(n));
-  if (n > 0 && (!addresses || !counts || !dtypes))
-    return fail(GC_ERR_INVALID_ARGUMENT, "%s: NULL table with n = %lld", !addresses ? "addresses" : !counts ? "counts" : "dtypes",
-                static_cast<long long>(n));
-  if (semantics != GC_SEMANTICS_TORCH && semantics != GC_SEMANTICS_TF)
-    return fail(GC_ERR_INVALID_ARGUMENT, "semantics: unknown value %d", semantics);
-  if (nonfinite < GC_NONFINITE_PROPAGATE || nonfinite > GC_NONFINITE_SKIP)
-    return fail(GC_ERR_INVALID_ARGUMENT, "nonfinite: unknown policy %d", nonfinite);
-  if (op == GC_OP_CLIP_VALUE) {
-    if (std::isnan(a) || std::isnan(b)) return fail(GC_ERR_INVALID_ARGUMENT, "clip value: bound is NaN (lo = %g, hi = %g)", a, b);
-    if (a > b) return fail(GC_ERR_INVALID_ARGUMENT, "clip value: lo > hi (lo = %g, hi = %g)", a, b);
-  } else {
-    if (std::isnan(norm_p) || !(norm_p > 0)) return fail(GC_ERR_INVALID_ARGUMENT, "norm_p: must be > 0 (got %g)", norm_p);
-    if ((op == GC_OP_CLIP_NORM || op == GC_OP_CLIP_GLOBAL_NORM) && (std::isnan(a) || a < 0))
-      return fail(GC_ERR_INVALID_ARGUMENT, "max_norm: must be >= 0 (got %g)", a);
+int validate_norm(const char* fn, int32_t kind, double p, gc::PKind* pk) {
+  switch (kind) {
+    case GC_NORM_L1: *pk = gc::PK_1; return GC_OK;
+    case GC_NORM_L2: *pk = gc::PK_2; return GC_OK;
+    case GC_NORM_INF: *pk = gc::PK_INF; return GC_OK;
+    case GC_NORM_GENERAL:
+      if (!std::isfinite(p) || !(p > 0) || p == 1.0 || p == 2.0)
+        return fail(GC_ERR_INVALID_ARGUMENT, "%s: GC_NORM_GENERAL needs a finite p > 0 other than 1 and 2 (got %g)", fn, p);
+      *pk = gc::PK_GEN;
+      return GC_OK;
+    default: return fail(GC_ERR_INVALID_ARGUMENT, "%s: unknown norm kind %d", fn, kind);
   }
-  int64_t chunks = 0;
+}
+
+// The per-call device state: tables copied to the device, slots and the result block assigned.
+struct Call {
+  gc::GcParams P{};
+  gc::GcDev D{};
+  size_t result_bytes = 0;
+  cudaStream_t s = nullptr;
+};
+
+// Waits for a pending global clip, grows the workspace, copies the tensor and chunk tables to the device.
+int begin(gc_engine* e, const gc_tensor_table* table, int64_t nchunks, int64_t stream, Call* c) {
+  if (int rc = wait_pending(e)) return rc;
+  e->has_result = false;
+  const int64_t n = table->n;
+  c->P.n = n;
+  c->P.nchunks = nchunks;
+  c->P.p = 2.0;
+  c->P.pkind = gc::PK_2;
+  const size_t tables_bytes = static_cast<size_t>(n) * sizeof(GcTensor) + static_cast<size_t>(nchunks) * sizeof(GcChunk);
+  // slots: partial, chunk_nonfin, chunk_clipped [nchunks]; tsum, tnonfin, tdiv [n]
+  const size_t slots_bytes = static_cast<size_t>(nchunks) * 24 + static_cast<size_t>(n) * 24;
+  c->result_bytes = static_cast<size_t>(gc::result_bytes(n));
+  if (int rc = ensure_dev(e->d_tables, e->d_tables_cap, tables_bytes)) return rc;
+  if (int rc = ensure_dev(e->d_slots, e->d_slots_cap, slots_bytes)) return rc;
+  if (int rc = ensure_dev(e->d_result, e->d_result_cap, c->result_bytes)) return rc;
+  if (int rc = ensure_host(e->h_staging, e->h_staging_cap, tables_bytes)) return rc;
+  if (int rc = ensure_host(e->h_result, e->h_result_cap, c->result_bytes)) return rc;
+  GcTensor* ht = reinterpret_cast<GcTensor*>(e->h_staging);
+  GcChunk* hc = reinterpret_cast<GcChunk*>(e->h_staging + static_cast<size_t>(n) * sizeof(GcTensor));
+  int64_t k = 0;
   for (int64_t t = 0; t < n; ++t) {
-    if (counts[t] < 0) return fail(GC_ERR_INVALID_ARGUMENT, "counts[%lld]: negative (%lld)", static_cast<long long>(t), static_cast<long long>(counts[t]));
-    if (counts[t] > (int64_t{1} << 60)) return fail(GC_ERR_INVALID_ARGUMENT, "counts[%lld]: too large (%lld)", static_cast<long long>(t), static_cast<long long>(counts[t]));
-    if (dtypes[t] < GC_FLOAT32 || dtypes[t] > GC_BFLOAT16) return fail(GC_ERR_INVALID_ARGUMENT, "dtypes[%lld]: unknown dtype %d", static_cast<long long>(t), dtypes[t]);
-    if (counts[t] > 0 && addresses[t] == 0) return fail(GC_ERR_INVALID_ARGUMENT, "addresses[%lld]: NULL with %lld elements", static_cast<long long>(t), static_cast<long long>(counts[t]));
-    chunks += (counts[t] + gc::kChunk - 1) / gc::kChunk;
+    ht[t] = GcTensor{table->addresses[t], table->counts[t], k, table->dtypes[t], 0};
+    for (int64_t st = 0; st < table->counts[t]; st += gc::kChunk) hc[k++] = GcChunk{t, st};
   }
-  *nchunks = chunks;
+  GcDev& D = c->D;
+  D.tensors = reinterpret_cast<const GcTensor*>(e->d_tables);
+  D.chunks = reinterpret_cast<const GcChunk*>(e->d_tables + static_cast<size_t>(n) * sizeof(GcTensor));
+  char* slots = e->d_slots;
+  D.partial = reinterpret_cast<double*>(slots);
+  D.chunk_nonfin = reinterpret_cast<int64_t*>(slots + static_cast<size_t>(nchunks) * 8);
+  D.chunk_clipped = reinterpret_cast<int64_t*>(slots + static_cast<size_t>(nchunks) * 16);
+  D.tsum = reinterpret_cast<double*>(slots + static_cast<size_t>(nchunks) * 24);
+  D.tnonfin = reinterpret_cast<int64_t*>(slots + static_cast<size_t>(nchunks) * 24 + static_cast<size_t>(n) * 8);
+  D.tdiv = nullptr;
+  D.result = e->d_result;
+  c->s = as_stream(stream);
+  if (tables_bytes) GC_CUDA_TRY(cudaMemcpyAsync(e->d_tables, e->h_staging, tables_bytes, cudaMemcpyHostToDevice, c->s));
+  return GC_OK;
+}
+
+double* tdiv_slot(gc_engine* e, const Call& c) {
+  return reinterpret_cast<double*>(e->d_slots + static_cast<size_t>(c.P.nchunks) * 24 + static_cast<size_t>(c.P.n) * 16);
+}
+
+// Copies the result block to the host and waits.
+int finish_sync(gc_engine* e, const Call& c) {
+  GC_CUDA_TRY(cudaMemcpyAsync(e->h_result, e->d_result, c.result_bytes, cudaMemcpyDeviceToHost, c.s));
+  GC_CUDA_TRY(cudaStreamSynchronize(c.s));
+  return GC_OK;
+}
+
+int64_t res_count(const gc_engine* e, int j) {
+  int64_t v;
+  std::memcpy(&v, e->h_result + gc::kResCounts + 8 * j, sizeof v);
+  return v;
+}
+
+// The clamp kernels with PROPAGATE (one fused pass, then the counts).
+int run_clamp(gc_engine* e, const gc_tensor_table* table, int64_t nchunks, double a, double b, int64_t stream,
+              int64_t* clipped, int64_t* nonfinite) {
+  Call c;
+  if (int rc = begin(e, table, nchunks, stream, &c)) return rc;
+  gc::GcParams& P = c.P;
+  P.op = 0;  // clip value
+  P.policy = GC_NONFINITE_PROPAGATE;
+  P.lo64 = a;
+  P.hi64 = b;
+  P.lo32 = static_cast<float>(a);
+  P.hi32 = static_cast<float>(b);
+  // bounds go to fp32 first (one rounding), then to fp16/bf16: what c10::Half(float) and the Java backend do
+  const double a32 = static_cast<float>(a), b32 = static_cast<float>(b);
+  P.lo16 = round_f64_small(a32, 5, 10);
+  P.hi16 = round_f64_small(b32, 5, 10);
+  P.lobf = round_f64_small(a32, 8, 7);
+  P.hibf = round_f64_small(b32, 8, 7);
+  const cudaError_t le = gc::launch_clip_value(P, c.D, kGridCap, c.s);
+  if (le != cudaSuccess) return cuda_fail(le, "kernel launch");
+  if (int rc = finish_sync(e, c)) return rc;
+  if (clipped) *clipped = res_count(e, 0);
+  if (nonfinite) *nonfinite = res_count(e, 1);
+  return GC_OK;
+}
+
+// One norm pipeline (partials, tensor folds, the finalize of the NORMS op) with pkind pk.
+int launch_norm_pass(Call& c, gc::PKind pk, double p) {
+  c.P.op = 1;  // norms: nothing written
+  c.P.pkind = pk;
+  c.P.p = p;
+  c.P.policy = GC_NONFINITE_PROPAGATE;
+  c.P.semantics = GC_SEMANTICS_TORCH;
+  const cudaError_t le = gc::launch_norms(c.P, c.D, kGridCap, c.s);
+  if (le != cudaSuccess) return cuda_fail(le, "kernel launch");
+  return GC_OK;
+}
+
+void unpack_global(const gc_engine* e, gc_global_clip_result* out) {
+  const char* r = e->h_result;
+  const int64_t n = e->res_n;
+  double sum[2];
+  int64_t counts[3];
+  std::memcpy(sum, r + gc::kResSummary, sizeof sum);
+  std::memcpy(counts, r + gc::kResCounts, sizeof counts);
+  if (n > 0 && out->tensor_norms) std::memcpy(out->tensor_norms, r + gc::kResNorms, static_cast<size_t>(n) * sizeof(double));
+  int64_t status;
+  std::memcpy(&status, r + gc::kResStatus, sizeof status);
+  out->total_norm = sum[0];
+  out->scale = sum[1];
+  out->clipped_elements = counts[0];
+  out->nonfinite_elements = counts[1];
+  out->stopped = status != gc::kStatusOk ? 1 : 0;
+}
+
+int global_status(const gc_engine* e) {
+  int64_t status;
+  std::memcpy(&status, e->h_result + gc::kResStatus, sizeof status);
+  if (status == gc::kStatusError) {
+    double sum[2];
+    std::memcpy(sum, e->h_result + gc::kResSummary, sizeof sum);
+    return fail(GC_ERR_NONFINITE, "gc_clip_global_norm: the total norm (%g) or the scale is not finite with policy ERROR; nothing was written", sum[0]);
+  }
   return GC_OK;
 }
 
@@ -203,19 +312,21 @@ const char* gc_backend_name(void) {
 
 const char* gc_last_error(void) { return g_err; }
 
-int gc_probe(int32_t* device_count, int32_t* cuda_error) {
+gc_status gc_probe(int32_t* device_count, int32_t* cuda_error) {
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (device_count) *device_count = e == cudaSuccess ? count : 0;
   if (cuda_error) *cuda_error = static_cast<int32_t>(e == cudaSuccess && count == 0 ? 100 : e);
   if (e != cudaSuccess)
-    return fail(GC_ERR_UNAVAILABLE, "CUDA unavailable: cudaGetDeviceCount returned %s (%d): %s", cudaGetErrorName(e), static_cast<int>(e),
-                cudaGetErrorString(e));
-  if (count == 0) return fail(GC_ERR_UNAVAILABLE, "CUDA unavailable: no CUDA device (cudaErrorNoDevice, 100)");
+    return static_cast<gc_status>(fail(GC_ERR_UNAVAILABLE, "CUDA unavailable: cudaGetDeviceCount returned %s (%d): %s", cudaGetErrorName(e),
+                                       static_cast<int>(e), cudaGetErrorString(e)));
+  if (count == 0) return static_cast<gc_status>(fail(GC_ERR_UNAVAILABLE, "CUDA unavailable: no CUDA device (cudaErrorNoDevice, 100)"));
   return GC_OK;
 }
 
-int gc_device_alloc(int64_t bytes, int64_t* out_address) {
+#define GC_RET(expr) return static_cast<gc_status>(expr)
+
+static int device_alloc(int64_t bytes, int64_t* out_address) {
   if (!out_address) return fail(GC_ERR_INVALID_ARGUMENT, "gc_device_alloc: out_address is NULL");
   if (bytes < 0) return fail(GC_ERR_INVALID_ARGUMENT, "gc_device_alloc: negative size %lld", static_cast<long long>(bytes));
   *out_address = 0;
@@ -225,30 +336,35 @@ int gc_device_alloc(int64_t bytes, int64_t* out_address) {
   *out_address = static_cast<int64_t>(reinterpret_cast<intptr_t>(p));
   return GC_OK;
 }
+gc_status gc_device_alloc(int64_t bytes, int64_t* out_address) { GC_RET(device_alloc(bytes, out_address)); }
 
-int gc_device_free(int64_t address) {
+static int device_free(int64_t address) {
   if (address == 0) return GC_OK;
   GC_CUDA_TRY(cudaFree(reinterpret_cast<void*>(static_cast<intptr_t>(address))));
   return GC_OK;
 }
+gc_status gc_device_free(int64_t address) { GC_RET(device_free(address)); }
 
-int gc_memcpy(int64_t dst, int64_t src, int64_t bytes, int32_t kind, int64_t stream) {
+static int memcpy_impl(int64_t dst, int64_t src, int64_t bytes, int32_t kind, int64_t stream) {
   if (bytes < 0) return fail(GC_ERR_INVALID_ARGUMENT, "gc_memcpy: negative size %lld", static_cast<long long>(bytes));
-  if (kind < 0 || kind > 2) return fail(GC_ERR_INVALID_ARGUMENT, "gc_memcpy: unknown kind %d", kind);
+  if (kind < GC_COPY_HOST_TO_DEVICE || kind > GC_COPY_DEVICE_TO_DEVICE) return fail(GC_ERR_INVALID_ARGUMENT, "gc_memcpy: unknown kind %d", kind);
   if (bytes == 0) return GC_OK;
   if (dst == 0 || src == 0) return fail(GC_ERR_INVALID_ARGUMENT, "gc_memcpy: NULL %s", dst == 0 ? "dst" : "src");
   static const cudaMemcpyKind kinds[] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice};
-  cudaStream_t s = reinterpret_cast<cudaStream_t>(static_cast<intptr_t>(stream));
+  cudaStream_t s = as_stream(stream);
   GC_CUDA_TRY(cudaMemcpyAsync(reinterpret_cast<void*>(static_cast<intptr_t>(dst)), reinterpret_cast<const void*>(static_cast<intptr_t>(src)),
                               static_cast<size_t>(bytes), kinds[kind], s));
   GC_CUDA_TRY(cudaStreamSynchronize(s));
   return GC_OK;
 }
+gc_status gc_memcpy(int64_t dst, int64_t src, int64_t bytes, gc_copy_kind kind, int64_t stream) {
+  GC_RET(memcpy_impl(dst, src, bytes, static_cast<int32_t>(kind), stream));
+}
 
-int gc_engine_create(gc_engine** out) {
-  if (!out) return fail(GC_ERR_INVALID_ARGUMENT, "gc_engine_create: out is NULL");
+gc_status gc_engine_create(gc_engine** out) {
+  if (!out) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_engine_create: out is NULL"));
   *out = new (std::nothrow) gc_engine();
-  if (!*out) return fail(GC_ERR_OUT_OF_MEMORY, "gc_engine_create: out of host memory");
+  if (!*out) GC_RET(fail(GC_ERR_OUT_OF_MEMORY, "gc_engine_create: out of host memory"));
   return GC_OK;
 }
 
@@ -264,92 +380,158 @@ void gc_engine_destroy(gc_engine* e) {
   delete e;
 }
 
-int gc_run(gc_engine* e, int32_t op, const int64_t* addresses, const int64_t* counts, const int32_t* dtypes, int64_t n,
-           double a, double b, double norm_p, int32_t semantics, int32_t nonfinite, int64_t stream, int32_t flags,
-           double* tensor_norms, double* tensor_scales, double* summary, int64_t* result_counts) {
-  if (!e) return fail(GC_ERR_INVALID_ARGUMENT, "gc_run: engine is NULL");
+gc_status gc_chunk_count(const gc_tensor_table* table, int64_t* out_chunks) {
+  if (!out_chunks) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_chunk_count: out_chunks is NULL"));
   int64_t nchunks = 0;
-  if (int rc = validate(op, addresses, counts, dtypes, n, a, b, norm_p, semantics, nonfinite, &nchunks)) return rc;
-  if (int rc = wait_pending(e)) return rc;
-  e->has_result = false;
+  if (int rc = validate_table("gc_chunk_count", table, &nchunks)) GC_RET(rc);
+  *out_chunks = nchunks;
+  return GC_OK;
+}
 
-  GcParams P{};
-  P.n = n;
-  P.nchunks = nchunks;
-  P.op = op;
-  P.semantics = semantics;
-  P.policy = nonfinite;
-  P.p = norm_p;
-  P.pkind = norm_p == 1.0 ? gc::PK_1 : norm_p == 2.0 ? gc::PK_2 : std::isinf(norm_p) ? gc::PK_INF : gc::PK_GEN;
-  P.max_norm = a;
-  if (op == GC_OP_CLIP_VALUE) {  // bounds rounded once to each storage type
-    P.lo64 = a;
-    P.hi64 = b;
-    P.lo32 = static_cast<float>(a);
-    P.hi32 = static_cast<float>(b);
-    // bounds go to fp32 first (one rounding), then to fp16/bf16: what c10::Half(float) and the Java backend do
-    const double a32 = static_cast<float>(a), b32 = static_cast<float>(b);
-    P.lo16 = round_f64_small(a32, 5, 10);
-    P.hi16 = round_f64_small(b32, 5, 10);
-    P.lobf = round_f64_small(a32, 8, 7);
-    P.hibf = round_f64_small(b32, 8, 7);
+gc_status gc_count_nonfinite(gc_engine* e, const gc_tensor_table* table, int64_t stream, gc_count_result* out) {
+  if (!e) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_count_nonfinite: engine is NULL"));
+  if (!out) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_count_nonfinite: out is NULL"));
+  int64_t nchunks = 0;
+  if (int rc = validate_table("gc_count_nonfinite", table, &nchunks)) GC_RET(rc);
+  // the clamp pass with bounds -inf, +inf: no element is below or above them, so nothing is written
+  const double inf = std::numeric_limits<double>::infinity();
+  GC_RET(run_clamp(e, table, nchunks, -inf, inf, stream, nullptr, &out->nonfinite_elements));
+}
+
+gc_status gc_clamp(gc_engine* e, const gc_tensor_table* table, double lo, double hi, int64_t stream, gc_clamp_result* out) {
+  if (!e) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_clamp: engine is NULL"));
+  if (!out) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_clamp: out is NULL"));
+  if (std::isnan(lo) || std::isnan(hi)) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_clamp: bound is NaN (lo = %g, hi = %g)", lo, hi));
+  if (lo > hi) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_clamp: lo > hi (lo = %g, hi = %g)", lo, hi));
+  int64_t nchunks = 0;
+  if (int rc = validate_table("gc_clamp", table, &nchunks)) GC_RET(rc);
+  GC_RET(run_clamp(e, table, nchunks, lo, hi, stream, &out->clipped_elements, &out->nonfinite_elements));
+}
+
+static int norms_impl(gc_engine* e, const gc_tensor_table* table, int32_t kind, double p, int64_t stream, gc_norms_result* out) {
+  if (!e) return fail(GC_ERR_INVALID_ARGUMENT, "gc_norms: engine is NULL");
+  if (!out) return fail(GC_ERR_INVALID_ARGUMENT, "gc_norms: out is NULL");
+  gc::PKind pk = gc::PK_2;
+  if (int rc = validate_norm("gc_norms", kind, p, &pk)) return rc;
+  int64_t nchunks = 0;
+  if (int rc = validate_table("gc_norms", table, &nchunks)) return rc;
+  Call c;
+  if (int rc = begin(e, table, nchunks, stream, &c)) return rc;
+  const int64_t n = table->n;
+  if (pk == gc::PK_GEN) {
+    // pass 1: m_t = max|x| (the p = inf pass, which also counts the non-finite elements)
+    if (int rc = launch_norm_pass(c, gc::PK_INF, std::numeric_limits<double>::infinity())) return rc;
+    double* tdiv = tdiv_slot(e, c);
+    if (n > 0) GC_CUDA_TRY(cudaMemcpyAsync(tdiv, c.D.tsum, static_cast<size_t>(n) * 8, cudaMemcpyDeviceToDevice, c.s));
+    if (n > 0 && out->tensor_max_abs)
+      GC_CUDA_TRY(cudaMemcpyAsync(out->tensor_max_abs, c.D.tsum, static_cast<size_t>(n) * 8, cudaMemcpyDeviceToHost, c.s));
+    if (int rc = finish_sync(e, c)) return rc;
+    out->nonfinite_elements = res_count(e, 1);
+    // pass 2: the terms pow(|x| / m_t, p)
+    c.D.tdiv = tdiv;
+    if (int rc = launch_norm_pass(c, gc::PK_GEN, p)) return rc;
+  } else {
+    if (int rc = launch_norm_pass(c, pk, p)) return rc;
   }
+  if (nchunks > 0 && out->chunk_sums)
+    GC_CUDA_TRY(cudaMemcpyAsync(out->chunk_sums, c.D.partial, static_cast<size_t>(nchunks) * 8, cudaMemcpyDeviceToHost, c.s));
+  if (n > 0 && out->tensor_sums)
+    GC_CUDA_TRY(cudaMemcpyAsync(out->tensor_sums, c.D.tsum, static_cast<size_t>(n) * 8, cudaMemcpyDeviceToHost, c.s));
+  if (int rc = finish_sync(e, c)) return rc;
+  if (pk != gc::PK_GEN) out->nonfinite_elements = res_count(e, 1);
+  return GC_OK;
+}
+gc_status gc_norms(gc_engine* e, const gc_tensor_table* table, gc_norm_kind kind, double p, int64_t stream, gc_norms_result* out) {
+  GC_RET(norms_impl(e, table, static_cast<int32_t>(kind), p, stream, out));
+}
 
-  // workspace
-  const size_t tables_bytes = static_cast<size_t>(n) * sizeof(GcTensor) + static_cast<size_t>(nchunks) * sizeof(GcChunk);
-  const size_t slots_bytes = static_cast<size_t>(nchunks) * 24 + static_cast<size_t>(n) * 16;
-  const size_t result_bytes = static_cast<size_t>(gc::result_bytes(n));
-  if (int rc = ensure_dev(e->d_tables, e->d_tables_cap, tables_bytes)) return rc;
-  if (int rc = ensure_dev(e->d_slots, e->d_slots_cap, slots_bytes)) return rc;
-  if (int rc = ensure_dev(e->d_result, e->d_result_cap, result_bytes)) return rc;
-  if (int rc = ensure_host(e->h_staging, e->h_staging_cap, tables_bytes)) return rc;
-  if (int rc = ensure_host(e->h_result, e->h_result_cap, result_bytes)) return rc;
+static double applied_scale(double s, int32_t dtype) { return dtype == GC_FLOAT64 ? s : static_cast<double>(static_cast<float>(s)); }
 
-  // tensor and chunk tables (64-bit everywhere)
-  GcTensor* ht = reinterpret_cast<GcTensor*>(e->h_staging);
-  GcChunk* hc = reinterpret_cast<GcChunk*>(e->h_staging + static_cast<size_t>(n) * sizeof(GcTensor));
-  int64_t c = 0;
-  for (int64_t t = 0; t < n; ++t) {
-    ht[t] = GcTensor{addresses[t], counts[t], c, dtypes[t], 0};
-    for (int64_t s = 0; s < counts[t]; s += gc::kChunk) hc[c++] = GcChunk{t, s};
-  }
-  GcDev D{};
-  D.tensors = reinterpret_cast<const GcTensor*>(e->d_tables);
-  D.chunks = reinterpret_cast<const GcChunk*>(e->d_tables + static_cast<size_t>(n) * sizeof(GcTensor));
-  D.partial = reinterpret_cast<double*>(e->d_slots);
-  D.chunk_nonfin = reinterpret_cast<int64_t*>(e->d_slots + static_cast<size_t>(nchunks) * 8);
-  D.chunk_clipped = reinterpret_cast<int64_t*>(e->d_slots + static_cast<size_t>(nchunks) * 16);
-  D.tsum = reinterpret_cast<double*>(e->d_slots + static_cast<size_t>(nchunks) * 24);
-  D.tnonfin = reinterpret_cast<int64_t*>(e->d_slots + static_cast<size_t>(nchunks) * 24 + static_cast<size_t>(n) * 8);
-  D.result = e->d_result;
-
-  cudaStream_t s = reinterpret_cast<cudaStream_t>(static_cast<intptr_t>(stream));
-  if (tables_bytes) GC_CUDA_TRY(cudaMemcpyAsync(e->d_tables, e->h_staging, tables_bytes, cudaMemcpyHostToDevice, s));
-  cudaError_t le = op == GC_OP_CLIP_VALUE ? gc::launch_clip_value(P, D, kGridCap, s) : gc::launch_norms(P, D, kGridCap, s);
+static int scale_impl(gc_engine* e, const gc_tensor_table* table, const double* tensor_scales, int64_t stream, gc_scale_result* out) {
+  if (!e) return fail(GC_ERR_INVALID_ARGUMENT, "gc_scale: engine is NULL");
+  if (!out) return fail(GC_ERR_INVALID_ARGUMENT, "gc_scale: out is NULL");
+  int64_t nchunks = 0;
+  if (int rc = validate_table("gc_scale", table, &nchunks)) return rc;
+  const int64_t n = table->n;
+  if (n > 0 && !tensor_scales) return fail(GC_ERR_INVALID_ARGUMENT, "gc_scale: tensor_scales is NULL with n = %lld", static_cast<long long>(n));
+  int64_t written = 0;
+  for (int64_t t = 0; t < n; ++t)
+    if (applied_scale(tensor_scales[t], table->dtypes[t]) != 1.0) written += table->counts[t];
+  out->written_elements = written;
+  if (written == 0) return wait_pending(e);  // nothing to write: not even a launch
+  Call c;
+  if (int rc = begin(e, table, nchunks, stream, &c)) return rc;
+  c.P.op = 2;  // per-tensor scales (the scale kernel's global shortcut is for op 3 only)
+  // the result block as the scale kernel reads it: status ok, scales[n]
+  std::memset(e->h_result, 0, c.result_bytes);
+  std::memcpy(e->h_result + gc::kResNorms + 8 * n, tensor_scales, static_cast<size_t>(n) * sizeof(double));
+  GC_CUDA_TRY(cudaMemcpyAsync(e->d_result, e->h_result, c.result_bytes, cudaMemcpyHostToDevice, c.s));
+  const cudaError_t le = gc::launch_scale(c.P, c.D, kGridCap, c.s);
   if (le != cudaSuccess) return cuda_fail(le, "kernel launch");
-  GC_CUDA_TRY(cudaMemcpyAsync(e->h_result, e->d_result, result_bytes, cudaMemcpyDeviceToHost, s));
-  e->res_n = n;
-  e->res_op = op;
+  GC_CUDA_TRY(cudaStreamSynchronize(c.s));
+  return GC_OK;
+}
+gc_status gc_scale(gc_engine* e, const gc_tensor_table* table, const double* tensor_scales, int64_t stream, gc_scale_result* out) {
+  GC_RET(scale_impl(e, table, tensor_scales, stream, out));
+}
+
+static int clip_global_impl(gc_engine* e, const gc_tensor_table* table, int32_t kind, double max_norm, int32_t semantics,
+                            int32_t policy, int64_t stream, int32_t flags, gc_global_clip_result* out) {
+  if (!e) return fail(GC_ERR_INVALID_ARGUMENT, "gc_clip_global_norm: engine is NULL");
+  const bool async = (flags & GC_FLAG_ASYNC) != 0;
+  if (!async && !out) return fail(GC_ERR_INVALID_ARGUMENT, "gc_clip_global_norm: out is NULL");
+  if (flags & ~GC_FLAG_ASYNC) return fail(GC_ERR_INVALID_ARGUMENT, "gc_clip_global_norm: unknown flags 0x%x", flags);
+  if (kind == GC_NORM_GENERAL)
+    return fail(GC_ERR_INVALID_ARGUMENT, "gc_clip_global_norm: general p is not fused; compose gc_norms and gc_scale");
+  gc::PKind pk = gc::PK_2;
+  if (int rc = validate_norm("gc_clip_global_norm", kind, 0.0, &pk)) return rc;
+  if (std::isnan(max_norm) || max_norm < 0 || std::isinf(max_norm))
+    return fail(GC_ERR_INVALID_ARGUMENT, "gc_clip_global_norm: max_norm must be finite and >= 0 (got %g)", max_norm);
+  if (semantics != GC_SEMANTICS_TORCH && semantics != GC_SEMANTICS_TF)
+    return fail(GC_ERR_INVALID_ARGUMENT, "gc_clip_global_norm: unknown semantics %d", semantics);
+  if (policy < GC_NONFINITE_PROPAGATE || policy > GC_NONFINITE_SKIP)
+    return fail(GC_ERR_INVALID_ARGUMENT, "gc_clip_global_norm: unknown policy %d", policy);
+  int64_t nchunks = 0;
+  if (int rc = validate_table("gc_clip_global_norm", table, &nchunks)) return rc;
+  Call c;
+  if (int rc = begin(e, table, nchunks, stream, &c)) return rc;
+  c.P.op = 3;  // global norm: norms, finalize (scale and policy on the device), scale
+  c.P.pkind = pk;
+  c.P.p = pk == gc::PK_1 ? 1.0 : pk == gc::PK_2 ? 2.0 : std::numeric_limits<double>::infinity();
+  c.P.semantics = semantics;
+  c.P.policy = policy;
+  c.P.max_norm = max_norm;
+  const cudaError_t le = gc::launch_norms(c.P, c.D, kGridCap, c.s);
+  if (le != cudaSuccess) return cuda_fail(le, "kernel launch");
+  GC_CUDA_TRY(cudaMemcpyAsync(e->h_result, e->d_result, c.result_bytes, cudaMemcpyDeviceToHost, c.s));
+  e->res_n = table->n;
   e->has_result = true;
-  if (flags & GC_FLAG_ASYNC) {
-    // Outputs and the ERROR status come from gc_engine_result(), on both backends (the emulated one
-    // has already finished the work here).
+  if (async) {
 #ifndef GC_EMULATED
     if (!e->done) GC_CUDA_TRY(cudaEventCreateWithFlags(&e->done, cudaEventDisableTiming));
-    GC_CUDA_TRY(cudaEventRecord(e->done, s));
+    GC_CUDA_TRY(cudaEventRecord(e->done, c.s));
     e->pending = true;
 #endif
     return GC_OK;
   }
-  GC_CUDA_TRY(cudaStreamSynchronize(s));
-  return unpack(e, tensor_norms, tensor_scales, summary, result_counts);
+  GC_CUDA_TRY(cudaStreamSynchronize(c.s));
+  unpack_global(e, out);
+  return global_status(e);
+}
+gc_status gc_clip_global_norm(gc_engine* e, const gc_tensor_table* table, gc_norm_kind kind, double max_norm, gc_semantics semantics,
+                              gc_nonfinite_policy policy, int64_t stream, int32_t flags, gc_global_clip_result* out) {
+  GC_RET(clip_global_impl(e, table, static_cast<int32_t>(kind), max_norm, static_cast<int32_t>(semantics), static_cast<int32_t>(policy),
+                          stream, flags, out));
 }
 
-int gc_engine_result(gc_engine* e, double* tensor_norms, double* tensor_scales, double* summary, int64_t* result_counts) {
-  if (!e) return fail(GC_ERR_INVALID_ARGUMENT, "gc_engine_result: engine is NULL");
-  if (!e->has_result) return fail(GC_ERR_INVALID_ARGUMENT, "gc_engine_result: the engine holds no result");
+static int wait_impl(gc_engine* e, gc_global_clip_result* out) {
+  if (!e) return fail(GC_ERR_INVALID_ARGUMENT, "gc_clip_global_norm_wait: engine is NULL");
+  if (!out) return fail(GC_ERR_INVALID_ARGUMENT, "gc_clip_global_norm_wait: out is NULL");
+  if (!e->has_result) return fail(GC_ERR_INVALID_ARGUMENT, "gc_clip_global_norm_wait: the engine holds no global-clip result");
   if (int rc = wait_pending(e)) return rc;
-  return unpack(e, tensor_norms, tensor_scales, summary, result_counts);
+  unpack_global(e, out);
+  return global_status(e);
 }
+gc_status gc_clip_global_norm_wait(gc_engine* e, gc_global_clip_result* out) { GC_RET(wait_impl(e, out)); }
 
 }  // extern "C"

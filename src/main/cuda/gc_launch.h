@@ -60,11 +60,14 @@ struct GcDev {
   double* tsum;           // [n] per-tensor sums S[t]
   int64_t* tnonfin;       // [n]
   char* result;           // result block
+  const double* tdiv;     // [n] or null: general p divides |x| by tdiv[t] (max|x|) before pow; 0/NaN/inf skips the tensor
 };
 
 // Launch plans (gradclip_kernels.cu). Every function queues kernels on `s` and returns
 // cudaGetLastError(); `grid_cap` bounds the grid of the chunk kernels (grid-stride loops do the rest).
 cudaError_t launch_norms(const GcParams& P, const GcDev& D, unsigned grid_cap, cudaStream_t s);
 cudaError_t launch_clip_value(const GcParams& P, const GcDev& D, unsigned grid_cap, cudaStream_t s);
+// Only the scale kernel, with the per-tensor scales already in the result block (status ok, op != 3).
+cudaError_t launch_scale(const GcParams& P, const GcDev& D, unsigned grid_cap, cudaStream_t s);
 
 }  // namespace gc

@@ -21,7 +21,7 @@ __device__ __forceinline__ double* res_scales(const GcDev& D, int64_t n) { retur
 //                nonfinite[c] = #{x in chunk c : x is NaN or +-inf}
 // ======================================================================================================
 template <class T, int PK>
-__device__ void norm_chunk(const T* x, int64_t start, int64_t end, double p, double* out, int64_t* out_nf) {
+__device__ void norm_chunk(const T* x, int64_t start, int64_t end, double p, double div, double* out, int64_t* out_nf) {
   double L[4] = {0.0, 0.0, 0.0, 0.0};
   long long nf = 0;
   const bool vec = vec_aligned(x);
@@ -31,7 +31,7 @@ __device__ void norm_chunk(const T* x, int64_t start, int64_t end, double p, dou
     for (int q = 0; q < m; ++q) {
       const double d = widen(v[q]);
       nf += is_finite(d) ? 0 : 1;
-      L[q] = comb<PK>(L[q], term<PK>(d, p));
+      L[q] = comb<PK>(L[q], term<PK>(PK == PK_GEN ? fabs(d) / div : d, p));
     }
   }
   const double r = block_fold_count<PK>(L[0], L[1], L[2], L[3], nf);
@@ -39,12 +39,12 @@ __device__ void norm_chunk(const T* x, int64_t start, int64_t end, double p, dou
 }
 
 template <class T>
-__device__ void norm_chunk_p(const GcParams& P, const T* x, int64_t start, int64_t end, double* out, int64_t* out_nf) {
+__device__ void norm_chunk_p(const GcParams& P, const T* x, int64_t start, int64_t end, double div, double* out, int64_t* out_nf) {
   switch (P.pkind) {
-    case PK_1: norm_chunk<T, PK_1>(x, start, end, P.p, out, out_nf); break;
-    case PK_2: norm_chunk<T, PK_2>(x, start, end, P.p, out, out_nf); break;
-    case PK_INF: norm_chunk<T, PK_INF>(x, start, end, P.p, out, out_nf); break;
-    default: norm_chunk<T, PK_GEN>(x, start, end, P.p, out, out_nf); break;
+    case PK_1: norm_chunk<T, PK_1>(x, start, end, P.p, 1.0, out, out_nf); break;
+    case PK_2: norm_chunk<T, PK_2>(x, start, end, P.p, 1.0, out, out_nf); break;
+    case PK_INF: norm_chunk<T, PK_INF>(x, start, end, P.p, 1.0, out, out_nf); break;
+    default: norm_chunk<T, PK_GEN>(x, start, end, P.p, div, out, out_nf); break;
   }
 }
 
@@ -53,11 +53,18 @@ __global__ void __launch_bounds__(kThreads) norm_partials_kernel(GcParams P, GcD
     const GcChunk ch = D.chunks[c];
     const GcTensor t = D.tensors[ch.tensor];
     const int64_t end = min64(ch.start + kChunk, t.count);
+    // general p scaled by max|x| (docs/canonical-reduction.md): a tensor whose max is 0, NaN or inf has
+    // +0.0 partials (its norm is its max); block-uniform branch
+    const double div = D.tdiv ? D.tdiv[ch.tensor] : 1.0;
+    if (P.pkind == PK_GEN && D.tdiv && !(is_finite(div) && div > 0.0)) {
+      if (threadIdx.x == 0) { D.partial[c] = 0.0; D.chunk_nonfin[c] = 0; }
+      continue;
+    }
     switch (t.dtype) {  // block-uniform
-      case 0: norm_chunk_p(P, reinterpret_cast<const float*>(t.addr), ch.start, end, D.partial + c, D.chunk_nonfin + c); break;
-      case 1: norm_chunk_p(P, reinterpret_cast<const double*>(t.addr), ch.start, end, D.partial + c, D.chunk_nonfin + c); break;
-      case 2: norm_chunk_p(P, reinterpret_cast<const F16*>(t.addr), ch.start, end, D.partial + c, D.chunk_nonfin + c); break;
-      default: norm_chunk_p(P, reinterpret_cast<const BF16*>(t.addr), ch.start, end, D.partial + c, D.chunk_nonfin + c); break;
+      case 0: norm_chunk_p(P, reinterpret_cast<const float*>(t.addr), ch.start, end, div, D.partial + c, D.chunk_nonfin + c); break;
+      case 1: norm_chunk_p(P, reinterpret_cast<const double*>(t.addr), ch.start, end, div, D.partial + c, D.chunk_nonfin + c); break;
+      case 2: norm_chunk_p(P, reinterpret_cast<const F16*>(t.addr), ch.start, end, div, D.partial + c, D.chunk_nonfin + c); break;
+      default: norm_chunk_p(P, reinterpret_cast<const BF16*>(t.addr), ch.start, end, div, D.partial + c, D.chunk_nonfin + c); break;
     }
   }
 }
@@ -102,6 +109,7 @@ __device__ __forceinline__ double scale_for(int32_t op, int32_t sem, double N, d
     return is_nan(c) ? c : (c < 1.0 ? c : 1.0);
   }
   if (!is_finite(N)) return qnan();                  // GC_SEMANTICS_TF
+  if (N == 0.0 && M == 0.0) return 1.0;              // defined as 1 (TF and Optax write NaN here)
   return M / (N > M ? N : M);
 }
 // The scale a tensor actually gets: (float) scale for fp32/fp16/bf16 storage, scale for fp64.
@@ -151,7 +159,9 @@ template <int PK> __device__ void finalize_norms(const GcParams& P, const GcDev&
   __shared__ int sh_stopped;
   if (tid == 0) {
     const bool writes = P.op != 1;
-    const bool trigger = (P.op == 3 || P.op == 1) ? !is_finite(total_norm) : trig_total > 0;
+    // a NaN global scale follows the policy like a non-finite norm
+    const bool trigger = P.op == 3 ? (!is_finite(total_norm) || is_nan(global_scale))
+                       : P.op == 1 ? !is_finite(total_norm) : trig_total > 0;
     int64_t status = kStatusOk, skipped = 0, cl = writes ? clipped_total : 0;
     if (trigger && P.policy != 0) {
       status = P.policy == 1 ? kStatusError : kStatusSkip;
@@ -186,16 +196,30 @@ __global__ void __launch_bounds__(kThreads) finalize_norms_kernel(GcParams P, Gc
 // fp64 and rounded once: y = store((float)((double) x * scale)).
 // Reads the scale on the device; does nothing when the status says skip/error or the applied scale is 1.
 // ======================================================================================================
+// NaN rule (docs/canonical-reduction.md): a NaN element keeps its bits, quieted; a NaN product of a
+// non-NaN element (NaN scale, +-inf * 0) is the positive canonical quiet NaN of the storage type.
 __device__ __forceinline__ float widemul(float x, double s) { return static_cast<float>(static_cast<double>(x) * s); }
-__device__ __forceinline__ float mul(float x, double s, float s32, bool wide) { return wide ? widemul(x, s) : x * s32; }
-__device__ __forceinline__ double mul(double x, double s, float, bool) { return x * s; }
+__device__ __forceinline__ float mul(float x, double s, float s32, bool wide) {
+  if (x != x) return bits_f32(f32_bits(x) | 0x00400000u);
+  const float y = wide ? widemul(x, s) : x * s32;
+  return y != y ? bits_f32(0x7fc00000u) : y;
+}
+__device__ __forceinline__ double mul(double x, double s, float, bool) {
+  if (is_nan(x)) return bits_f64(f64_bits(x) | 0x0008000000000000ull);
+  const double y = x * s;
+  return is_nan(y) ? qnan() : y;
+}
 __device__ __forceinline__ F16 mul(F16 x, double s, float s32, bool wide) {
+  if ((x.bits & 0x7fffu) > 0x7c00u) return F16{static_cast<uint16_t>(x.bits | 0x0200u)};
   const float f = f16_to_f32(x.bits);
-  return F16{f32_to_f16(wide ? widemul(f, s) : f * s32)};
+  const float y = wide ? widemul(f, s) : f * s32;
+  return F16{y != y ? static_cast<uint16_t>(0x7e00u) : f32_to_f16(y)};
 }
 __device__ __forceinline__ BF16 mul(BF16 x, double s, float s32, bool wide) {
+  if ((x.bits & 0x7fffu) > 0x7f80u) return BF16{static_cast<uint16_t>(x.bits | 0x0040u)};
   const float f = bf16_to_f32(x.bits);
-  return BF16{f32_to_bf16(wide ? widemul(f, s) : f * s32)};
+  const float y = wide ? widemul(f, s) : f * s32;
+  return BF16{y != y ? static_cast<uint16_t>(0x7fc0u) : f32_to_bf16(y)};
 }
 // NaN counts as normal (it propagates either way); 0, subnormal and infinite fp32 scales do not.
 __device__ __forceinline__ bool is_normal_f32(float s) {
@@ -321,6 +345,11 @@ cudaError_t launch_norms(const GcParams& P, const GcDev& D, unsigned cap, cudaSt
   if (P.n > 0) GC_LAUNCH(fold_tensors_kernel, grid_for(P.n, cap), kThreads, s, P, D);
   GC_LAUNCH(finalize_norms_kernel, 1, kThreads, s, P, D);
   if (P.op != 1 && P.nchunks > 0) GC_LAUNCH(scale_kernel, grid_for(P.nchunks, cap), kThreads, s, P, D);
+  return cudaGetLastError();
+}
+
+cudaError_t launch_scale(const GcParams& P, const GcDev& D, unsigned cap, cudaStream_t s) {
+  if (P.nchunks > 0) GC_LAUNCH(scale_kernel, grid_for(P.nchunks, cap), kThreads, s, P, D);
   return cudaGetLastError();
 }
 

@@ -22,8 +22,9 @@ int main() {
   CHECK(gc_engine_create(&e) == GC_OK, "engine create");
   int64_t cnt = -1, addr = 0;
   int32_t dt = GC_FLOAT32;
-  CHECK(gc_run(e, GC_OP_NORMS, &addr, &cnt, &dt, 1, 0, 0, 2, 0, 0, 0, 0, nullptr, nullptr, nullptr, nullptr) == GC_ERR_INVALID_ARGUMENT,
-        "invalid argument before any CUDA call");
+  const gc_tensor_table bad{&addr, &cnt, &dt, 1};
+  gc_norms_result bad_out{nullptr, nullptr, nullptr, 0};
+  CHECK(gc_norms(e, &bad, GC_NORM_L2, 2, 0, &bad_out) == GC_ERR_INVALID_ARGUMENT, "invalid argument before any CUDA call");
   if (rc != GC_OK) {
     CHECK(rc == GC_ERR_UNAVAILABLE, "probe rc %d", rc);
     CHECK(err == 35 || err == 100, "cudaError %d", err);
@@ -39,21 +40,32 @@ int main() {
   std::vector<float> h = {3.0f, 4.0f};
   int64_t d = 0;
   CHECK(gc_device_alloc(8, &d) == GC_OK, "alloc");
-  CHECK(gc_memcpy(d, reinterpret_cast<intptr_t>(h.data()), 8, 0, 0) == GC_OK, "h2d");
+  CHECK(gc_memcpy(d, reinterpret_cast<intptr_t>(h.data()), 8, GC_COPY_HOST_TO_DEVICE, 0) == GC_OK, "h2d");
   int64_t n2 = 2;
-  double nm[1], sc[1], sm[2];
-  int64_t c3[3];
-  CHECK(gc_run(e, GC_OP_CLIP_GLOBAL_NORM, &d, &n2, &dt, 1, 1.0, 0, 2.0, 0, 0, 0, 0, nm, sc, sm, c3) == GC_OK, "run: %s", gc_last_error());
-  CHECK(sm[0] == 5.0 && nm[0] == 5.0, "norm %.17g", sm[0]);
-  CHECK(sm[1] == 1.0 / (5.0 + 1e-6), "scale %.17g", sm[1]);
-  CHECK(gc_memcpy(reinterpret_cast<intptr_t>(h.data()), d, 8, 1, 0) == GC_OK, "d2h");
+  const gc_tensor_table table{&d, &n2, &dt, 1};
+  double nm[1];
+  gc_global_clip_result r{};
+  r.tensor_norms = nm;
+  CHECK(gc_clip_global_norm(e, &table, GC_NORM_L2, 1.0, GC_SEMANTICS_TORCH, GC_NONFINITE_PROPAGATE, 0, 0, &r) == GC_OK, "clip: %s",
+        gc_last_error());
+  CHECK(r.total_norm == 5.0 && nm[0] == 5.0, "norm %.17g", r.total_norm);
+  CHECK(r.scale == 1.0 / (5.0 + 1e-6), "scale %.17g", r.scale);
+  CHECK(gc_memcpy(reinterpret_cast<intptr_t>(h.data()), d, 8, GC_COPY_DEVICE_TO_HOST, 0) == GC_OK, "d2h");
   const float s32 = static_cast<float>(1.0 / (5.0 + 1e-6));
   CHECK(h[0] == 3.0f * s32 && h[1] == 4.0f * s32, "scaled %.9g %.9g", h[0], h[1]);
-  CHECK(c3[0] == 2 && c3[1] == 0 && c3[2] == 0, "counts");
-  // async: outputs from gc_engine_result
-  CHECK(gc_run(e, GC_OP_NORMS, &d, &n2, &dt, 1, 0, 0, 1.0, 0, 0, 0, GC_FLAG_ASYNC, nullptr, nullptr, nullptr, nullptr) == GC_OK, "async run");
-  CHECK(gc_engine_result(e, nm, sc, sm, c3) == GC_OK, "async result");
-  CHECK(sm[0] == static_cast<double>(3.0f * s32) + static_cast<double>(4.0f * s32), "async p=1 norm %.17g", sm[0]);
+  CHECK(r.clipped_elements == 2 && r.nonfinite_elements == 0 && r.stopped == 0, "counts");
+  // the passes: p = 1 partials of the scaled data
+  double chunk[1], tsum[1];
+  gc_norms_result nr{chunk, tsum, nullptr, -1};
+  CHECK(gc_norms(e, &table, GC_NORM_L1, 1.0, 0, &nr) == GC_OK, "norms: %s", gc_last_error());
+  CHECK(tsum[0] == static_cast<double>(3.0f * s32) + static_cast<double>(4.0f * s32) && chunk[0] == tsum[0], "p=1 sum %.17g", tsum[0]);
+  CHECK(nr.nonfinite_elements == 0, "nonfinite");
+  // async fused clip: outputs from gc_clip_global_norm_wait
+  CHECK(gc_clip_global_norm(e, &table, GC_NORM_INF, 100.0, GC_SEMANTICS_TF, GC_NONFINITE_ERROR, 0, GC_FLAG_ASYNC, nullptr) == GC_OK,
+        "async clip");
+  gc_global_clip_result w{};
+  CHECK(gc_clip_global_norm_wait(e, &w) == GC_OK, "async wait");
+  CHECK(w.total_norm == static_cast<double>(4.0f * s32) && w.scale == 1.0 && w.clipped_elements == 0, "async inf norm %.17g", w.total_norm);
   gc_device_free(d);
   gc_engine_destroy(e);
   std::printf("GPU checks: %s\n", failures ? "FAILED" : "ok");

@@ -1,5 +1,7 @@
-// harness.cpp - randomized bitwise checks of the emulated kernels (through gc_run) against a plain C++
-// reference implementation of docs/canonical-reduction.md ("the CPU reference next to the kernel").
+// harness.cpp - randomized bitwise checks of the emulated kernels (through the per-pass entry points of
+// gradclip.h, composed into operations as the Java Clipper composes them, and the fused global-norm
+// clip) against a plain C++ reference implementation of docs/canonical-reduction.md ("the CPU
+// reference next to the kernel").
 //
 // Environment: GC_TEST_SEED (default 20261124), GC_TEST_QUICK=1 (skips the 67M-element case and
 // shortens the loops), GC_TEST_LEAK_ITERS (default 100000).
@@ -161,6 +163,9 @@ double ref_finish(double s, double p) {
   if (p == 1.0 || std::isinf(p)) return s;
   return std::pow(s, 1.0 / p);
 }
+// The operations of the Java Clipper (no longer in the C API: the caller composes them from the passes).
+enum { GC_OP_CLIP_VALUE = 0, GC_OP_NORMS = 1, GC_OP_CLIP_NORM = 2, GC_OP_CLIP_GLOBAL_NORM = 3, GC_OP_RENORMALIZE = 4 };
+
 double ref_scale(int op, int sem, double N, double M) {
   if (op == GC_OP_RENORMALIZE) return 1.0 / (N == 0.0 ? 1e-5 : N);
   if (sem == GC_SEMANTICS_TORCH) {
@@ -169,8 +174,10 @@ double ref_scale(int op, int sem, double N, double M) {
     return std::min(c, 1.0);
   }
   if (!std::isfinite(N)) return std::numeric_limits<double>::quiet_NaN();
+  if (N == 0.0 && M == 0.0) return 1.0;  // defined (TF and Optax write NaN)
   return M / std::max(N, M);
 }
+bool is_general(double p) { return !(p == 1.0 || p == 2.0 || std::isinf(p)); }
 double ref_applied(double s, int dt) { return dt == GC_FLOAT64 ? s : static_cast<double>(static_cast<float>(s)); }
 
 // y = float(x) * s32, or (float)((double) x * s) when s32 is not a normal float (0, subnormal, inf).
@@ -180,12 +187,19 @@ void ref_scale_tensor(Tensor& t, double s) {
   auto mul = [&](double x) -> float {
     return wide ? static_cast<float>(x * s) : static_cast<float>(x) * s32;
   };
+  // NaN rule: a NaN element keeps its bits, quieted; a NaN product is the positive canonical quiet NaN
+  static const uint64_t quiet[] = {0x00400000u, 0x0008000000000000ull, 0x0200u, 0x0040u};
+  static const uint64_t canon[] = {0x7fc00000u, 0x7ff8000000000000ull, 0x7e00u, 0x7fc0u};
   for (int64_t i = 0; i < t.count; ++i) {
+    const double x = t.get(i);
+    if (std::isnan(x)) { t.set_raw(i, t.raw(i) | quiet[t.dtype]); continue; }
+    const double y = t.dtype == GC_FLOAT64 ? x * s : static_cast<double>(mul(x));
+    if (std::isnan(y)) { t.set_raw(i, canon[t.dtype]); continue; }
     switch (t.dtype) {
-      case GC_FLOAT64: t.set_raw(i, dbits(t.get(i) * s)); break;
-      case GC_FLOAT32: t.set_raw(i, fbits(mul(t.get(i)))); break;
-      case GC_FLOAT16: t.set_raw(i, ref_to_small(static_cast<double>(mul(t.get(i))), 5, 10)); break;
-      default: t.set_raw(i, ref_to_small(static_cast<double>(mul(t.get(i))), 8, 7)); break;
+      case GC_FLOAT64: t.set_raw(i, dbits(y)); break;
+      case GC_FLOAT32: t.set_raw(i, fbits(static_cast<float>(y))); break;
+      case GC_FLOAT16: t.set_raw(i, ref_to_small(y, 5, 10)); break;
+      default: t.set_raw(i, ref_to_small(y, 8, 7)); break;
     }
   }
 }
@@ -232,37 +246,64 @@ Out ref_run(int op, std::vector<Tensor>& ts, double a, double b, double p, int s
     return o;
   }
   const bool inf = std::isinf(p);
-  std::vector<double> S(n);
+  const bool gen = is_general(p);
+  std::vector<double> S(n), m(n, 0.0);
   int64_t nf = 0;
-  for (size_t k = 0; k < n; ++k) {
-    const Tensor& t = ts[k];
-    Lanes tl(inf);
+  // general p: m_t = max|x| first, then the terms pow(|x| / m_t, p) (docs/canonical-reduction.md)
+  auto tensor_fold = [&](const Tensor& t, bool max, double pp, double div, int64_t* nfc) {
+    Lanes tl(max);
     int64_t c = 0;
     for (int64_t s = 0; s < t.count; s += 65536, ++c) {
-      Lanes cl(inf);
+      Lanes cl(max);
       const int64_t e = std::min<int64_t>(s + 65536, t.count);
       for (int64_t i = s; i < e; ++i) {
         const double d = t.get(i);
-        if (!std::isfinite(d)) ++nf;
-        cl.add(i - s, ref_term(d, p));
+        if (nfc && !std::isfinite(d)) ++*nfc;
+        cl.add(i - s, gen && !max ? std::pow(std::fabs(d) / div, pp) : ref_term(d, pp));
       }
       tl.add(c, cl.fold());
     }
-    S[k] = tl.fold();
+    return tl.fold();
+  };
+  for (size_t k = 0; k < n; ++k) {
+    if (gen) {
+      m[k] = tensor_fold(ts[k], true, std::numeric_limits<double>::infinity(), 1.0, &nf);
+      S[k] = std::isfinite(m[k]) && m[k] > 0 ? tensor_fold(ts[k], false, p, m[k], nullptr) : 0.0;
+    } else {
+      S[k] = tensor_fold(ts[k], inf, p, 1.0, &nf);
+    }
   }
-  Lanes all(inf);
-  for (size_t k = 0; k < n; ++k) all.add(static_cast<int64_t>(k), S[k]);
-  const double total = ref_finish(all.fold(), p);
+  double total;
+  if (gen) {
+    Lanes mx(true);
+    for (size_t k = 0; k < n; ++k) mx.add(static_cast<int64_t>(k), m[k]);
+    const double M = mx.fold();
+    if (!(std::isfinite(M) && M > 0)) {
+      total = M;
+    } else {
+      Lanes u(false);
+      for (size_t k = 0; k < n; ++k) u.add(static_cast<int64_t>(k), m[k] == 0.0 ? 0.0 : S[k] * std::pow(m[k] / M, p));
+      total = M * std::pow(u.fold(), 1.0 / p);
+    }
+  } else {
+    Lanes all(inf);
+    for (size_t k = 0; k < n; ++k) all.add(static_cast<int64_t>(k), S[k]);
+    total = ref_finish(all.fold(), p);
+  }
+  auto tensor_norm = [&](size_t k) {
+    if (!gen) return ref_finish(S[k], p);
+    return std::isfinite(m[k]) && m[k] > 0 ? m[k] * std::pow(S[k], 1.0 / p) : m[k];
+  };
   const double gscale = op == GC_OP_CLIP_GLOBAL_NORM ? ref_scale(op, sem, total, a) : 1.0;
   bool trig = false;
   double minscale = std::numeric_limits<double>::infinity();
   bool min_nan = false;
   for (size_t k = 0; k < n; ++k) {
-    o.norms[k] = ref_finish(S[k], p);
+    o.norms[k] = tensor_norm(k);
     double sc = 1.0;
     if (op == GC_OP_CLIP_NORM || op == GC_OP_RENORMALIZE) {
       sc = ref_scale(op, sem, o.norms[k], a);
-      if (!std::isfinite(o.norms[k])) trig = true;
+      if (!std::isfinite(o.norms[k]) || std::isnan(sc)) trig = true;
     } else if (op == GC_OP_CLIP_GLOBAL_NORM) {
       sc = gscale;
     }
@@ -270,7 +311,8 @@ Out ref_run(int op, std::vector<Tensor>& ts, double a, double b, double p, int s
     if (std::isnan(sc)) min_nan = true;
     else minscale = std::min(minscale, sc);
   }
-  if (op == GC_OP_CLIP_GLOBAL_NORM || op == GC_OP_NORMS) trig = !std::isfinite(total);
+  if (op == GC_OP_NORMS) trig = !std::isfinite(total);
+  if (op == GC_OP_CLIP_GLOBAL_NORM) trig = !std::isfinite(total) || std::isnan(gscale);
   const bool block = trig && pol != GC_NONFINITE_PROPAGATE;
   int64_t clipped = 0;
   if (op != GC_OP_NORMS && !block)
@@ -353,6 +395,110 @@ Tensor make_tensor(int dt, int64_t count, int misalign, double special_rate) {
   return t;
 }
 
+// ====================================================================================================
+// The operations composed from the passes, as dev.gradclip.Clipper composes them (policies on the host).
+// Same argument order as the former gc_run; flags & GC_FLAG_ASYNC runs a global clip through the fused
+// entry point (asynchronous, then gc_clip_global_norm_wait).
+// ====================================================================================================
+int op_run(gc_engine* e, int op, const int64_t* addresses, const int64_t* counts, const int32_t* dtypes, int64_t n, double a,
+           double b, double p, int sem, int pol, int64_t stream, int32_t flags, double* norms, double* scales, double* summary,
+           int64_t* counts3) {
+  const gc_tensor_table table{addresses, counts, dtypes, n};
+  const double one = 1.0;
+  auto fill = [&](double* arr, double v) { if (arr) for (int64_t k = 0; k < n; ++k) arr[k] = v; };
+  if (op == GC_OP_CLIP_VALUE) {
+    fill(norms, 0.0);
+    fill(scales, one);
+    if (summary) { summary[0] = 0.0; summary[1] = 1.0; }
+    if (pol != GC_NONFINITE_PROPAGATE) {
+      gc_count_result cr{};
+      if (int rc = gc_count_nonfinite(e, &table, stream, &cr)) return rc;
+      if (cr.nonfinite_elements > 0) {
+        if (counts3) { counts3[0] = 0; counts3[1] = cr.nonfinite_elements; counts3[2] = pol == GC_NONFINITE_SKIP; }
+        return pol == GC_NONFINITE_ERROR ? GC_ERR_NONFINITE : GC_OK;
+      }
+    }
+    gc_clamp_result r{};
+    if (int rc = gc_clamp(e, &table, a, b, stream, &r)) return rc;
+    if (counts3) { counts3[0] = r.clipped_elements; counts3[1] = r.nonfinite_elements; counts3[2] = 0; }
+    return GC_OK;
+  }
+  const bool gen = is_general(p);
+  if (op == GC_OP_CLIP_GLOBAL_NORM && (flags & GC_FLAG_ASYNC) && !gen && std::isfinite(a)) {
+    const gc_norm_kind kind = p == 1.0 ? GC_NORM_L1 : p == 2.0 ? GC_NORM_L2 : GC_NORM_INF;
+    gc_global_clip_result r{};
+    r.tensor_norms = norms;
+    const int rc0 = gc_clip_global_norm(e, &table, kind, a, static_cast<gc_semantics>(sem), static_cast<gc_nonfinite_policy>(pol),
+                                        stream, GC_FLAG_ASYNC, &r);
+    if (rc0 != GC_OK) return rc0;
+    const int rc = gc_clip_global_norm_wait(e, &r);
+    fill(scales, r.stopped ? 1.0 : r.scale);
+    if (summary) { summary[0] = r.total_norm; summary[1] = r.scale; }
+    if (counts3) { counts3[0] = r.clipped_elements; counts3[1] = r.nonfinite_elements; counts3[2] = r.stopped && pol == GC_NONFINITE_SKIP; }
+    return rc;
+  }
+  if (!(p > 0) || std::isnan(p)) return GC_ERR_INVALID_ARGUMENT;
+  const gc_norm_kind kind = gen ? GC_NORM_GENERAL : p == 1.0 ? GC_NORM_L1 : p == 2.0 ? GC_NORM_L2 : GC_NORM_INF;
+  int64_t nchunks = 0;
+  if (int rc = gc_chunk_count(&table, &nchunks)) return rc;
+  std::vector<double> chunk(static_cast<size_t>(nchunks)), S(static_cast<size_t>(n)), m(static_cast<size_t>(n));
+  gc_norms_result nr{chunk.data(), S.data(), m.data(), 0};
+  if (int rc = gc_norms(e, &table, kind, p, stream, &nr)) return rc;
+  // the host composition of the canonical total (what NormPartials does in Java)
+  const bool inf = std::isinf(p);
+  std::vector<double> tn(static_cast<size_t>(n));
+  double total;
+  if (gen) {
+    Lanes mx(true);
+    for (int64_t k = 0; k < n; ++k) mx.add(k, m[k]);
+    const double M = mx.fold();
+    if (!(std::isfinite(M) && M > 0)) total = M;
+    else {
+      Lanes u(false);
+      for (int64_t k = 0; k < n; ++k) u.add(k, m[k] == 0.0 ? 0.0 : S[k] * std::pow(m[k] / M, p));
+      total = M * std::pow(u.fold(), 1.0 / p);
+    }
+    for (int64_t k = 0; k < n; ++k) tn[k] = std::isfinite(m[k]) && m[k] > 0 ? m[k] * std::pow(S[k], 1.0 / p) : m[k];
+  } else {
+    Lanes all(inf);
+    for (int64_t k = 0; k < n; ++k) all.add(k, S[k]);
+    total = ref_finish(all.fold(), p);
+    for (int64_t k = 0; k < n; ++k) tn[k] = ref_finish(S[k], p);
+  }
+  if (norms) for (int64_t k = 0; k < n; ++k) norms[k] = tn[k];
+  std::vector<double> sc(static_cast<size_t>(n), 1.0);
+  bool trig = false;
+  double summary_scale = 1.0;
+  if (op == GC_OP_NORMS) {
+    trig = !std::isfinite(total);
+  } else if (op == GC_OP_CLIP_GLOBAL_NORM) {
+    const double g = ref_scale(op, sem, total, a);
+    trig = !std::isfinite(total) || std::isnan(g);
+    sc.assign(static_cast<size_t>(n), g);
+    summary_scale = g;
+  } else {
+    double mn = std::numeric_limits<double>::infinity();
+    bool mnan = false;
+    for (int64_t k = 0; k < n; ++k) {
+      sc[k] = ref_scale(op, sem, tn[k], a);
+      if (!std::isfinite(tn[k]) || std::isnan(sc[k])) trig = true;
+      if (std::isnan(sc[k])) mnan = true; else mn = std::min(mn, sc[k]);
+    }
+    summary_scale = n == 0 ? 1.0 : mnan ? std::numeric_limits<double>::quiet_NaN() : mn;
+  }
+  const bool block = trig && pol != GC_NONFINITE_PROPAGATE;
+  int64_t written = 0;
+  if (op != GC_OP_NORMS && !block) {
+    gc_scale_result r{};
+    if (int rc = gc_scale(e, &table, sc.data(), stream, &r)) return rc;
+    written = r.written_elements;
+  }
+  if (scales) for (int64_t k = 0; k < n; ++k) scales[k] = block ? 1.0 : sc[k];
+  if (summary) { summary[0] = total; summary[1] = block || op == GC_OP_NORMS ? 1.0 : summary_scale; }
+  if (counts3) { counts3[0] = written; counts3[1] = nr.nonfinite_elements; counts3[2] = block && pol == GC_NONFINITE_SKIP; }
+  return block && pol == GC_NONFINITE_ERROR ? GC_ERR_NONFINITE : GC_OK;
+}
+
 bool run_and_compare(gc_engine* e, int op, const std::vector<Tensor>& in, double a, double b, double p, int sem, int pol,
                      const char* label, bool async = false) {
   std::vector<Tensor> mine = in, ref = in;
@@ -368,15 +514,8 @@ bool run_and_compare(gc_engine* e, int op, const std::vector<Tensor>& in, double
   Out o;
   o.norms.assign(n, -7.0);
   o.scales.assign(n, -7.0);
-  if (async) {
-    o.rc = gc_run(e, op, addr.data(), cnt.data(), dts.data(), static_cast<int64_t>(n), a, b, p, sem, pol, 0, GC_FLAG_ASYNC,
-                  nullptr, nullptr, nullptr, nullptr);
-    CHECK(o.rc == GC_OK, "[%s] async gc_run returned %d", label, o.rc);
-    if (o.rc == GC_OK) o.rc = gc_engine_result(e, o.norms.data(), o.scales.data(), o.summary, o.counts);
-  } else {
-    o.rc = gc_run(e, op, addr.data(), cnt.data(), dts.data(), static_cast<int64_t>(n), a, b, p, sem, pol, 0, 0, o.norms.data(),
-                  o.scales.data(), o.summary, o.counts);
-  }
+  o.rc = op_run(e, op, addr.data(), cnt.data(), dts.data(), static_cast<int64_t>(n), a, b, p, sem, pol, 0, async ? GC_FLAG_ASYNC : 0,
+                o.norms.data(), o.scales.data(), o.summary, o.counts);
   const bool exact = p == 1.0 || p == 2.0 || std::isinf(p) || op == GC_OP_CLIP_VALUE;
   const int64_t before = g_failures;
   CHECK(o.rc == r.rc, "[%s] rc %d, expected %d (%s)", label, o.rc, r.rc, gc_last_error());
@@ -391,7 +530,7 @@ bool run_and_compare(gc_engine* e, int op, const std::vector<Tensor>& in, double
   for (size_t k = 0; k < n && g_failures == before; ++k) {
     const Tensor &x = mine[k], &y = ref[k];
     for (int64_t i = 0; i < x.count; ++i) {
-      const bool ok = (x.is_nan_at(i) && y.is_nan_at(i)) || x.raw(i) == y.raw(i) ||
+      const bool ok = x.raw(i) == y.raw(i) ||
                       (!exact && std::fabs(x.get(i) - y.get(i)) <= 1e-3 * std::fabs(y.get(i)));
       if (!ok) {
         CHECK(false, "[%s] tensor %zu (dtype %d, n %" PRId64 ", misalign %d) element %" PRId64 ": %.17g (0x%" PRIx64 "), expected %.17g (0x%" PRIx64 ")",
@@ -535,7 +674,7 @@ void test_policies(gc_engine* e) {
             for (auto& t : ts) { addr.push_back(reinterpret_cast<intptr_t>(t.base())); cnt.push_back(t.count); dts.push_back(t.dtype); }
             double sm[2];
             int64_t rc3[3];
-            const int rc = gc_run(e, op, addr.data(), cnt.data(), dts.data(), 2, op == 0 ? -0.5 : 0.25, op == 0 ? 0.5 : 0.0, 2.0, 0, pol, 0, 0,
+            const int rc = op_run(e, op, addr.data(), cnt.data(), dts.data(), 2, op == 0 ? -0.5 : 0.25, op == 0 ? 0.5 : 0.0, 2.0, 0, pol, 0, 0,
                                   nullptr, nullptr, sm, rc3);
             const bool trig = op == GC_OP_NORMS ? true : true;  // a NaN/inf element makes every relevant norm non-finite
             if (trig) {
@@ -587,7 +726,7 @@ void test_speed(gc_engine* e) {
   double sm[2];
   int64_t c3[3];
   auto t0 = std::chrono::steady_clock::now();
-  const int rc = gc_run(e, GC_OP_NORMS, addr.data(), cnt.data(), dts.data(), 1, 0, 0, 2.0, 0, 0, 0, 0, nullptr, nullptr, sm, c3);
+  const int rc = op_run(e, GC_OP_NORMS, addr.data(), cnt.data(), dts.data(), 1, 0, 0, 2.0, 0, 0, 0, 0, nullptr, nullptr, sm, c3);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   CHECK(rc == GC_OK, "speed run");
   std::printf("  emulated norm of 1e7 fp32 elements: %.3f s\n", secs);
@@ -605,36 +744,68 @@ void test_invalid(gc_engine* e) {
   int64_t neg_cnt[1] = {-1};
   int64_t null_addr[1] = {0};
   int32_t bad_dt[1] = {7};
+  const gc_tensor_table tab{addr, cnt, dts, 1};
+  const gc_tensor_table neg_n{addr, cnt, dts, -1};
+  const gc_tensor_table null_addresses{nullptr, cnt, dts, 1};
+  const gc_tensor_table null_counts{addr, nullptr, dts, 1};
+  const gc_tensor_table null_dtypes{addr, cnt, nullptr, 1};
+  const gc_tensor_table negative_count{addr, neg_cnt, dts, 1};
+  const gc_tensor_table bad_dtype{addr, cnt, bad_dt, 1};
+  const gc_tensor_table null_address{null_addr, cnt, dts, 1};
+  int64_t c2[2] = {100, -5};
+  const gc_tensor_table second_negative{addr, c2, dts, 2};
+  const double inf = std::numeric_limits<double>::infinity();
+  gc_count_result cr{};
+  gc_clamp_result clr{};
+  gc_norms_result nr{nm, sc, nullptr, 0};
+  gc_scale_result sr{};
+  gc_global_clip_result gr{};
+  const double scales1[1] = {0.5};
+  int64_t chunks = 0;
+  (void)sm; (void)c3;
   std::vector<Bad> bad = {
-      {"null engine", [&] { return gc_run(nullptr, 1, addr, cnt, dts, 1, 0, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"n < 0", [&] { return gc_run(e, 1, addr, cnt, dts, -1, 0, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"null addresses", [&] { return gc_run(e, 1, nullptr, cnt, dts, 1, 0, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"null counts", [&] { return gc_run(e, 1, addr, nullptr, dts, 1, 0, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"null dtypes", [&] { return gc_run(e, 1, addr, cnt, nullptr, 1, 0, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"negative count", [&] { return gc_run(e, 3, addr, neg_cnt, dts, 1, 1, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"bad dtype", [&] { return gc_run(e, 3, addr, cnt, bad_dt, 1, 1, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"bad op", [&] { return gc_run(e, 5, addr, cnt, dts, 1, 1, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"bad op -1", [&] { return gc_run(e, -1, addr, cnt, dts, 1, 1, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"bad semantics", [&] { return gc_run(e, 3, addr, cnt, dts, 1, 1, 0, 2, 2, 0, 0, 0, nm, sc, sm, c3); }},
-      {"bad policy", [&] { return gc_run(e, 3, addr, cnt, dts, 1, 1, 0, 2, 0, 3, 0, 0, nm, sc, sm, c3); }},
-      {"null address with count", [&] { return gc_run(e, 3, null_addr, cnt, dts, 1, 1, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"NaN max_norm", [&] { return gc_run(e, 3, addr, cnt, dts, 1, nan, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"negative max_norm", [&] { return gc_run(e, 2, addr, cnt, dts, 1, -1, 0, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"NaN lo", [&] { return gc_run(e, 0, addr, cnt, dts, 1, nan, 1, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"NaN hi", [&] { return gc_run(e, 0, addr, cnt, dts, 1, -1, nan, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"lo > hi", [&] { return gc_run(e, 0, addr, cnt, dts, 1, 1, -1, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"p = 0", [&] { return gc_run(e, 1, addr, cnt, dts, 1, 0, 0, 0, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"p < 0", [&] { return gc_run(e, 3, addr, cnt, dts, 1, 1, 0, -2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"p NaN", [&] { return gc_run(e, 4, addr, cnt, dts, 1, 1, 0, nan, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"p = -inf", [&] { return gc_run(e, 2, addr, cnt, dts, 1, 1, 0, -std::numeric_limits<double>::infinity(), 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"second tensor negative", [&] { int64_t c2[2] = {100, -5}; return gc_run(e, 0, addr, c2, dts, 2, -1, 1, 2, 0, 0, 0, 0, nm, sc, sm, c3); }},
-      {"alloc negative", [&] { int64_t a; return gc_device_alloc(-1, &a); }},
-      {"alloc null out", [&] { return gc_device_alloc(16, nullptr); }},
-      {"memcpy kind", [&] { return gc_memcpy(addr[0], addr[0], 4, 3, 0); }},
-      {"memcpy negative", [&] { return gc_memcpy(addr[0], addr[0], -4, 0, 0); }},
-      {"memcpy null", [&] { return gc_memcpy(0, addr[0], 4, 0, 0); }},
-      {"engine_create null", [&] { return gc_engine_create(nullptr); }},
-      {"result null engine", [&] { return gc_engine_result(nullptr, nullptr, nullptr, nullptr, nullptr); }},
+      {"count null engine", [&] { return static_cast<int>(gc_count_nonfinite(nullptr, &tab, 0, &cr)); }},
+      {"count null table", [&] { return static_cast<int>(gc_count_nonfinite(e, nullptr, 0, &cr)); }},
+      {"count null out", [&] { return static_cast<int>(gc_count_nonfinite(e, &tab, 0, nullptr)); }},
+      {"n < 0", [&] { return static_cast<int>(gc_norms(e, &neg_n, GC_NORM_L2, 2, 0, &nr)); }},
+      {"null addresses", [&] { return static_cast<int>(gc_norms(e, &null_addresses, GC_NORM_L2, 2, 0, &nr)); }},
+      {"null counts", [&] { return static_cast<int>(gc_norms(e, &null_counts, GC_NORM_L2, 2, 0, &nr)); }},
+      {"null dtypes", [&] { return static_cast<int>(gc_norms(e, &null_dtypes, GC_NORM_L2, 2, 0, &nr)); }},
+      {"negative count", [&] { return static_cast<int>(gc_scale(e, &negative_count, scales1, 0, &sr)); }},
+      {"bad dtype", [&] { return static_cast<int>(gc_scale(e, &bad_dtype, scales1, 0, &sr)); }},
+      {"null address with count", [&] { return static_cast<int>(gc_scale(e, &null_address, scales1, 0, &sr)); }},
+      {"null scales", [&] { return static_cast<int>(gc_scale(e, &tab, nullptr, 0, &sr)); }},
+      {"scale null out", [&] { return static_cast<int>(gc_scale(e, &tab, scales1, 0, nullptr)); }},
+      {"norms null out", [&] { return static_cast<int>(gc_norms(e, &tab, GC_NORM_L2, 2, 0, nullptr)); }},
+      {"bad norm kind", [&] { return static_cast<int>(gc_norms(e, &tab, static_cast<gc_norm_kind>(4), 2, 0, &nr)); }},
+      {"bad norm kind -1", [&] { return static_cast<int>(gc_norms(e, &tab, static_cast<gc_norm_kind>(-1), 2, 0, &nr)); }},
+      {"general p = 0", [&] { return static_cast<int>(gc_norms(e, &tab, GC_NORM_GENERAL, 0, 0, &nr)); }},
+      {"general p < 0", [&] { return static_cast<int>(gc_norms(e, &tab, GC_NORM_GENERAL, -2, 0, &nr)); }},
+      {"general p NaN", [&] { return static_cast<int>(gc_norms(e, &tab, GC_NORM_GENERAL, nan, 0, &nr)); }},
+      {"general p inf", [&] { return static_cast<int>(gc_norms(e, &tab, GC_NORM_GENERAL, inf, 0, &nr)); }},
+      {"general p = 2", [&] { return static_cast<int>(gc_norms(e, &tab, GC_NORM_GENERAL, 2, 0, &nr)); }},
+      {"bad semantics", [&] { return static_cast<int>(gc_clip_global_norm(e, &tab, GC_NORM_L2, 1, static_cast<gc_semantics>(2), GC_NONFINITE_PROPAGATE, 0, 0, &gr)); }},
+      {"bad policy", [&] { return static_cast<int>(gc_clip_global_norm(e, &tab, GC_NORM_L2, 1, GC_SEMANTICS_TORCH, static_cast<gc_nonfinite_policy>(3), 0, 0, &gr)); }},
+      {"NaN max_norm", [&] { return static_cast<int>(gc_clip_global_norm(e, &tab, GC_NORM_L2, nan, GC_SEMANTICS_TORCH, GC_NONFINITE_PROPAGATE, 0, 0, &gr)); }},
+      {"negative max_norm", [&] { return static_cast<int>(gc_clip_global_norm(e, &tab, GC_NORM_L2, -1, GC_SEMANTICS_TORCH, GC_NONFINITE_PROPAGATE, 0, 0, &gr)); }},
+      {"infinite max_norm", [&] { return static_cast<int>(gc_clip_global_norm(e, &tab, GC_NORM_L2, inf, GC_SEMANTICS_TORCH, GC_NONFINITE_PROPAGATE, 0, 0, &gr)); }},
+      {"fused general p", [&] { return static_cast<int>(gc_clip_global_norm(e, &tab, GC_NORM_GENERAL, 1, GC_SEMANTICS_TORCH, GC_NONFINITE_PROPAGATE, 0, 0, &gr)); }},
+      {"fused bad flags", [&] { return static_cast<int>(gc_clip_global_norm(e, &tab, GC_NORM_L2, 1, GC_SEMANTICS_TORCH, GC_NONFINITE_PROPAGATE, 0, 6, &gr)); }},
+      {"fused null out", [&] { return static_cast<int>(gc_clip_global_norm(e, &tab, GC_NORM_L2, 1, GC_SEMANTICS_TORCH, GC_NONFINITE_PROPAGATE, 0, 0, nullptr)); }},
+      {"fused null engine", [&] { return static_cast<int>(gc_clip_global_norm(nullptr, &tab, GC_NORM_L2, 1, GC_SEMANTICS_TORCH, GC_NONFINITE_PROPAGATE, 0, 0, &gr)); }},
+      {"NaN lo", [&] { return static_cast<int>(gc_clamp(e, &tab, nan, 1, 0, &clr)); }},
+      {"NaN hi", [&] { return static_cast<int>(gc_clamp(e, &tab, -1, nan, 0, &clr)); }},
+      {"lo > hi", [&] { return static_cast<int>(gc_clamp(e, &tab, 1, -1, 0, &clr)); }},
+      {"second tensor negative", [&] { return static_cast<int>(gc_clamp(e, &second_negative, -1, 1, 0, &clr)); }},
+      {"chunk count null out", [&] { return static_cast<int>(gc_chunk_count(&tab, nullptr)); }},
+      {"chunk count null table", [&] { return static_cast<int>(gc_chunk_count(nullptr, &chunks)); }},
+      {"alloc negative", [&] { int64_t a; return static_cast<int>(gc_device_alloc(-1, &a)); }},
+      {"alloc null out", [&] { return static_cast<int>(gc_device_alloc(16, nullptr)); }},
+      {"memcpy kind", [&] { return static_cast<int>(gc_memcpy(addr[0], addr[0], 4, static_cast<gc_copy_kind>(3), 0)); }},
+      {"memcpy negative", [&] { return static_cast<int>(gc_memcpy(addr[0], addr[0], -4, GC_COPY_HOST_TO_DEVICE, 0)); }},
+      {"memcpy null", [&] { return static_cast<int>(gc_memcpy(0, addr[0], 4, GC_COPY_HOST_TO_DEVICE, 0)); }},
+      {"engine_create null", [&] { return static_cast<int>(gc_engine_create(nullptr)); }},
+      {"wait null engine", [&] { return static_cast<int>(gc_clip_global_norm_wait(nullptr, &gr)); }},
   };
   for (auto& b : bad) {
     const int rc = b.call();
@@ -645,15 +816,26 @@ void test_invalid(gc_engine* e) {
   // a fresh engine has no result
   gc_engine* f = nullptr;
   CHECK(gc_engine_create(&f) == GC_OK, "engine create");
-  CHECK(gc_engine_result(f, nullptr, nullptr, nullptr, nullptr) == GC_ERR_INVALID_ARGUMENT, "result without a run");
+  CHECK(gc_clip_global_norm_wait(f, &gr) == GC_ERR_INVALID_ARGUMENT, "wait without a global clip");
   gc_engine_destroy(f);
   gc_engine_destroy(nullptr);
   // messages name the problem
-  gc_run(e, 0, addr, cnt, dts, 1, 1, -1, 2, 0, 0, 0, 0, nm, sc, sm, c3);
+  gc_clamp(e, &tab, 1, -1, 0, &clr);
   CHECK(std::strstr(gc_last_error(), "lo > hi") != nullptr, "message for lo > hi: '%s'", gc_last_error());
   // n == 0 is valid, with NULL tables
-  CHECK(gc_run(e, 3, nullptr, nullptr, nullptr, 0, 1, 0, 2, 0, 0, 0, 0, nullptr, nullptr, sm, c3) == GC_OK, "n = 0");
-  CHECK(sm[0] == 0.0 && sm[1] == 1.0 && c3[0] == 0 && c3[1] == 0 && c3[2] == 0, "n = 0 outputs");
+  const gc_tensor_table empty{nullptr, nullptr, nullptr, 0};
+  gr.tensor_norms = nullptr;
+  CHECK(gc_clip_global_norm(e, &empty, GC_NORM_L2, 1, GC_SEMANTICS_TORCH, GC_NONFINITE_PROPAGATE, 0, 0, &gr) == GC_OK, "n = 0");
+  CHECK(gr.total_norm == 0.0 && gr.scale == 1.0 && gr.clipped_elements == 0 && gr.nonfinite_elements == 0 && gr.stopped == 0, "n = 0 outputs");
+  CHECK(gc_chunk_count(&empty, &chunks) == GC_OK && chunks == 0, "n = 0 chunks");
+  CHECK(gc_chunk_count(&tab, &chunks) == GC_OK && chunks == 1, "chunk count");
+  // the wait reads the same result again
+  gr.tensor_norms = nm;
+  CHECK(gc_clip_global_norm(e, &tab, GC_NORM_L2, 1e30, GC_SEMANTICS_TORCH, GC_NONFINITE_PROPAGATE, 0, 0, &gr) == GC_OK, "sync fused");
+  gc_global_clip_result again{};
+  again.tensor_norms = sc;
+  CHECK(gc_clip_global_norm_wait(e, &again) == GC_OK && dbits(again.total_norm) == dbits(gr.total_norm) && dbits(sc[0]) == dbits(nm[0]),
+        "wait after a synchronous fused clip");
 }
 
 void test_api_misc() {
@@ -666,10 +848,10 @@ void test_api_misc() {
   CHECK(gc_device_alloc(0, &z) == GC_OK && z == 0, "alloc 0");
   std::vector<float> h(250), back(250);
   for (int i = 0; i < 250; ++i) h[static_cast<size_t>(i)] = static_cast<float>(i) * 0.5f;
-  CHECK(gc_memcpy(d, reinterpret_cast<intptr_t>(h.data()), 1000, 0, 0) == GC_OK, "memcpy h2d");
-  CHECK(gc_memcpy(reinterpret_cast<intptr_t>(back.data()), d, 1000, 1, 0) == GC_OK, "memcpy d2h");
+  CHECK(gc_memcpy(d, reinterpret_cast<intptr_t>(h.data()), 1000, GC_COPY_HOST_TO_DEVICE, 0) == GC_OK, "memcpy h2d");
+  CHECK(gc_memcpy(reinterpret_cast<intptr_t>(back.data()), d, 1000, GC_COPY_DEVICE_TO_HOST, 0) == GC_OK, "memcpy d2h");
   CHECK(h == back, "memcpy round trip");
-  CHECK(gc_memcpy(d, d, 0, 2, 0) == GC_OK, "memcpy 0 bytes");
+  CHECK(gc_memcpy(d, d, 0, GC_COPY_DEVICE_TO_DEVICE, 0) == GC_OK, "memcpy 0 bytes");
   CHECK(gc_device_free(d) == GC_OK && gc_device_free(0) == GC_OK, "free");
 }
 
@@ -687,7 +869,7 @@ void test_threads() {
     for (int i = 0; i < 20; ++i) {
       double sm[2];
       int64_t c3[3];
-      if (gc_run(e, GC_OP_NORMS, &addr, &cnt, &dt, 1, 0, 0, 2.0, 0, 0, 0, 0, nullptr, nullptr, sm, c3) != GC_OK) ++*fails;
+      if (op_run(e, GC_OP_NORMS, &addr, &cnt, &dt, 1, 0, 0, 2.0, 0, 0, 0, 0, nullptr, nullptr, sm, c3) != GC_OK) ++*fails;
       if (i == 0) { first[0] = sm[0]; }
       else if (dbits(sm[0]) != dbits(first[0])) ++*fails;
     }
@@ -714,7 +896,7 @@ void test_leak_loop(int64_t iters) {
     double nm[3], sc[3], sm[2];
     int64_t c3[3];
     const int op = static_cast<int>(i % 5);
-    const int rc = gc_run(e, op, addr, cnt, dts, 1 + i % 3, op == 0 ? -1.0 : 1e9, op == 0 ? 1.0 : 0.0, 2.0, 0, static_cast<int>(i % 3), 0, 0, nm, sc, sm, c3);
+    const int rc = op_run(e, op, addr, cnt, dts, 1 + i % 3, op == 0 ? -1.0 : 1e9, op == 0 ? 1.0 : 0.0, 2.0, 0, static_cast<int>(i % 3), 0, 0, nm, sc, sm, c3);
     if (rc != GC_OK) ++bad;
     if (i % 1000 == 999) {  // engines and device memory come and go
       gc_engine_destroy(e);
@@ -727,7 +909,7 @@ void test_leak_loop(int64_t iters) {
   gc_engine_destroy(e);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   CHECK(bad == 0, "leak loop: %" PRId64 " failing calls (%s)", bad, gc_last_error());
-  std::printf("  leak loop: %" PRId64 " gc_run calls, %.1f s\n", iters, secs);
+  std::printf("  leak loop: %" PRId64 " operations, %.1f s\n", iters, secs);
 }
 
 }  // namespace

@@ -4,7 +4,8 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * What one operation measured and did: what a trainer logs each step. Immutable.
+ * What one operation measured and did: what a trainer logs each step. Immutable; built only by
+ * {@link Clipper}.
  *
  * <ul>
  *   <li>{@link #totalNorm()}: the norm over the whole set (NaN when the operation computes no norm,
@@ -32,7 +33,7 @@ public final class ClipReport {
     private final long totalElements;
     private final boolean skipped;
 
-    public ClipReport(Operation operation, String backend, NormType normType, boolean hasNorms, double totalNorm,
+    ClipReport(Operation operation, String backend, NormType normType, boolean hasNorms, double totalNorm,
                       double[] tensorNorms, double scale, double[] tensorScales, long clippedElements,
                       long nonFiniteElements, long totalElements, boolean skipped) {
         this.operation = Objects.requireNonNull(operation, "operation");

@@ -1,11 +1,16 @@
 package dev.gradclip;
 
 import dev.gradclip.backend.Backends;
+import dev.gradclip.backend.ClampCounts;
 import dev.gradclip.backend.ClipBackend;
+import dev.gradclip.backend.GlobalClipResult;
+import dev.gradclip.backend.PendingGlobalClip;
 import dev.gradclip.backend.NativeBackends;
 import dev.gradclip.backend.nativeapi.DeviceBuffer;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.DoubleUnaryOperator;
 import org.bytedeco.javacpp.Pointer;
 
 /**
@@ -71,24 +76,52 @@ public final class Clipper implements AutoCloseable {
     }
 
     /**
-     * Clip by value, fused: {@code g ← min(max(g, min), max)} elementwise (NaN stays NaN), counting the
-     * elements outside [min, max] and the non-finite ones in the same pass.
+     * Clip by value with the {@code torch.clamp} rule on the CPU (what {@code clip_grad_value_} runs):
+     * bounds first rounded to each storage type (to fp32 once, then to fp16/bf16 with round-to-nearest-even;
+     * fp64 keeps them), then per element {@code y = x < min ? min : (max < x ? max : x)}. A NaN compares false
+     * and keeps its bits; a value equal to a bound (−0.0 against +0.0) is kept. Counts the elements with
+     * {@code x < min || x > max} ({@link ClipReport#clippedElements()}, the only ones written) and the NaN/±∞
+     * ones. Under ERROR or SKIP a non-finite element stops the operation before anything is written.
      */
     public ClipReport clipByValue(GradientSet grads, ValueClip clip) {
         Objects.requireNonNull(clip, "value clip is null");
         prepare(grads);
-        return backend.clipByValue(grads, clip);
+        NonFinitePolicy policy = clip.nonFinite();
+        if (policy != NonFinitePolicy.PROPAGATE) {
+            long nonFinite = backend.countNonFinite(grads);
+            if (nonFinite > 0) {
+                ClipReport report = valueReport(grads, 0, nonFinite, policy == NonFinitePolicy.SKIP);
+                if (policy == NonFinitePolicy.ERROR) {
+                    throw new NonFiniteGradientException(nonFinite + " non-finite gradient element(s); nothing was clipped", report);
+                }
+                return report;
+            }
+        }
+        ClampCounts counts = backend.clamp(grads, clip.min(), clip.max());
+        return valueReport(grads, counts.clipped(), counts.nonFinite(), false);
+    }
+
+    private ClipReport valueReport(GradientSet grads, long clipped, long nonFinite, boolean skipped) {
+        return new ClipReport(Operation.CLIP_VALUE, name(), null, false, Double.NaN, new double[0], 1.0, filled(grads.size(), 1.0),
+                clipped, nonFinite, grads.totalElements(), skipped);
     }
 
     /**
-     * Norms without clipping: per tensor {@code ‖g_t‖_p} and the total {@code ‖(g_0, …, g_n)‖_p}, in fp64.
-     * Under {@link NonFinitePolicy#ERROR} a non-finite total throws.
+     * Norms without clipping: per tensor {@code ‖g_t‖_p} and the total {@code ‖(g_0, …, g_n)‖_p}, in fp64 by the
+     * canonical reduction (see {@link NormPartials} for the exact formulas, general p included). Under
+     * {@link NonFinitePolicy#ERROR} a non-finite total throws {@link NonFiniteGradientException}.
      */
     public ClipReport norms(GradientSet grads, NormType normType, NonFinitePolicy policy) {
         Objects.requireNonNull(normType, "norm type is null");
         Objects.requireNonNull(policy, "nonFinite policy is null");
         prepare(grads);
-        return backend.norms(grads, normType, policy);
+        NormPartials n = backend.norms(grads, normType);
+        ClipReport report = new ClipReport(Operation.NORMS, name(), normType, true, n.totalNorm(), n.tensorNorms(), 1.0,
+                filled(grads.size(), 1.0), 0, n.nonFiniteElements(), grads.totalElements(), false);
+        if (policy == NonFinitePolicy.ERROR && !Double.isFinite(n.totalNorm())) {
+            throw new NonFiniteGradientException("total " + normType + "-norm is " + n.totalNorm(), report);
+        }
+        return report;
     }
 
     /** {@link #norms(GradientSet, NormType, NonFinitePolicy)} with PROPAGATE. */
@@ -97,38 +130,186 @@ public final class Clipper implements AutoCloseable {
     }
 
     /**
+     * Phase one of a two-phase clip: the canonical partials of every tensor (chunk sums {@code P[t][c]},
+     * tensor sums {@code S_t}, {@code max|x|} for a general p, the non-finite count), from which
+     * {@link NormPartials#totalNorm()} folds {@code ‖(g_0, …, g_n)‖_p} exactly as every operation does.
+     * Partials of several sets (for example of several workers or parameter groups) can be combined by
+     * the caller; {@link #clipWithTotalNorm} applies the result. Writes nothing.
+     */
+    public NormPartials partials(GradientSet grads, NormType normType) {
+        Objects.requireNonNull(normType, "norm type is null");
+        prepare(grads);
+        return backend.norms(grads, normType);
+    }
+
+    /**
      * Clip by norm, per tensor (TF {@code clip_by_norm}, Keras {@code clipnorm}, DL4J ClipL2PerLayer):
-     * {@code g_t ← g_t · scale(‖g_t‖_p, M)} for each tensor t on its own.
+     * {@code g_t ← g_t · scale(‖g_t‖_p, M)} for each tensor t on its own, with {@code scale} of
+     * {@link Semantics}. A non-finite tensor norm or a NaN scale stops the whole operation under ERROR or SKIP.
+     * {@link ClipReport#scale()} is the smallest tensor scale (NaN if any is NaN).
      */
     public ClipReport clipByNorm(GradientSet grads, NormClip clip) {
         Objects.requireNonNull(clip, "norm clip is null");
         prepare(grads);
-        return backend.clipByNorm(grads, clip);
+        NormPartials n = backend.norms(grads, clip.normType());
+        return perTensor(grads, n, Operation.CLIP_NORM, clip.normType(), clip.nonFinite(),
+                norm -> clip.semantics().scale(norm, clip.maxNorm()));
     }
 
     /**
      * Clip by global norm ({@code torch.nn.utils.clip_grad_norm_}, {@code tf.clip_by_global_norm},
-     * Optax, Keras {@code global_clipnorm}): {@code N = ‖(g_0, …, g_n)‖_p},
-     * {@code g_t ← g_t · scale(N, M)} for every t; tensors are not written when the scale is exactly 1.
+     * Optax, Keras {@code global_clipnorm}): {@code N = ‖(g_0, …, g_n)‖_p}, {@code s = scale(N, M)}
+     * ({@link Semantics}: TORCH {@code min(M/(N+1e-6), 1)}, TF {@code M/max(N, M)} with 0/0 taken as 1),
+     * {@code g_t ← g_t · s} for every t; tensors are not written when the applied scale is exactly 1.
+     * A non-finite N or a NaN s stops the operation under ERROR (throws) or SKIP (reports a skip).
      */
     public ClipReport clipByGlobalNorm(GradientSet grads, NormClip clip) {
         Objects.requireNonNull(clip, "norm clip is null");
         prepare(grads);
-        return backend.clipByGlobalNorm(grads, clip);
+        NormPartials n = backend.norms(grads, clip.normType());
+        return global(grads, clip, Operation.CLIP_GLOBAL_NORM, n.totalNorm(), n.tensorNorms(), n.nonFiniteElements());
     }
 
     /**
-     * {@link #clipByGlobalNorm} without waiting: on the CUDA backend, with every tensor in device memory,
-     * the kernels are queued on the clipper's stream and the call returns at once; the scale is computed
-     * and applied on the device (nothing is written when it is exactly 1), and the host reads the norm
-     * only when {@link PendingReport#get()} is called. Other backends, and sets that need staging, run
-     * synchronously and return a completed report. The next operation on this clipper reads the
-     * previous pending report first (the engine keeps one result).
+     * Phase two of a two-phase clip: {@code g_t ← g_t · scale(N, M)} for every t with a total norm
+     * {@code N = totalNorm} computed by the caller (typically {@link NormPartials#totalNorm()} of
+     * {@link #partials}, possibly combined across sets), under the clip's semantics and non-finite policy,
+     * decided on {@code N} (and a NaN scale) exactly as in {@link #clipByGlobalNorm}. The gradients are
+     * not read: the report's tensor norms are NaN (not measured) and its non-finite count is 0.
+     */
+    public ClipReport clipWithTotalNorm(GradientSet grads, NormClip clip, double totalNorm) {
+        Objects.requireNonNull(clip, "norm clip is null");
+        prepare(grads);
+        return global(grads, clip, Operation.CLIP_GLOBAL_NORM, totalNorm, filled(grads.size(), Double.NaN), 0);
+    }
+
+    /**
+     * Scales every tensor by its own factor: {@code g_t ← g_t · f_t} (adaptive clipping, loss-scale
+     * unscaling, parameter groups), with the canonical apply (fp32/fp16/bf16: one fp32 multiply by
+     * {@code (float) f_t}, fp64 by {@code f_t}) and the NaN rule; a tensor whose applied factor is exactly 1
+     * is not written. {@link ClipReport#scale()} is the smallest factor; the gradients are not measured
+     * (no norms, non-finite count 0).
+     *
+     * @param factors one finite factor per tensor, in set order
+     * @throws IllegalArgumentException if the length differs from the set's size or a factor is NaN or infinite
+     */
+    public ClipReport scaleEach(GradientSet grads, double[] factors) {
+        Objects.requireNonNull(factors, "factors are null");
+        Objects.requireNonNull(grads, "gradient set is null");
+        if (factors.length != grads.size()) {
+            throw new IllegalArgumentException(factors.length + " factors for " + grads.size() + " tensors");
+        }
+        double[] f = factors.clone();
+        double min = f.length == 0 ? 1.0 : Double.POSITIVE_INFINITY;
+        for (int t = 0; t < f.length; t++) {
+            if (!Double.isFinite(f[t])) throw new IllegalArgumentException("factor " + t + " is " + f[t] + "; factors must be finite");
+            min = Math.min(min, f[t]);
+        }
+        prepare(grads);
+        long written = backend.scale(grads, f);
+        return new ClipReport(Operation.SCALE, name(), null, false, Double.NaN, new double[0], min, f, written, 0,
+                grads.totalElements(), false);
+    }
+
+    /**
+     * Runs {@code operation}: {@link ClipOperation.ByValue} → {@link #clipByValue}, {@link ClipOperation.ByNorm}
+     * → {@link #clipByNorm}, {@link ClipOperation.ByGlobalNorm} → {@link #clipByGlobalNorm},
+     * {@link ClipOperation.Renormalize} → {@link #renormalize}, {@link ClipOperation.Norms} →
+     * {@link #norms(GradientSet, NormType, NonFinitePolicy)}; the formulas are theirs.
+     */
+    public ClipReport apply(GradientSet grads, ClipOperation operation) {
+        Objects.requireNonNull(operation, "operation is null");
+        if (operation instanceof ClipOperation.ByValue v) return clipByValue(grads, v.clip());
+        if (operation instanceof ClipOperation.ByNorm n) return clipByNorm(grads, n.clip());
+        if (operation instanceof ClipOperation.ByGlobalNorm g) return clipByGlobalNorm(grads, g.clip());
+        if (operation instanceof ClipOperation.Renormalize r) return renormalize(grads, r.normType(), r.nonFinite());
+        ClipOperation.Norms n = (ClipOperation.Norms) operation;
+        return norms(grads, n.normType(), n.nonFinite());
+    }
+
+    /**
+     * {@link #clipByGlobalNorm} without waiting: on the CUDA backend, with every tensor in device memory
+     * and p = 1, 2 or ∞, the kernels are queued on the clipper's stream and the call returns at once; the
+     * scale and the policy decision are computed on the device (nothing is written when the applied scale
+     * is exactly 1, or when ERROR/SKIP stops it), and the host reads the norm only when
+     * {@link PendingReport#get()} is called (which throws {@link NonFiniteGradientException} under ERROR).
+     * Other backends, and sets that need staging, run synchronously and return a completed report. The
+     * next operation on this clipper reads the previous pending report first (the engine keeps one result).
      */
     public PendingReport clipByGlobalNormAsync(GradientSet grads, NormClip clip) {
         Objects.requireNonNull(clip, "norm clip is null");
         prepare(grads);
-        return backend.clipByGlobalNormAsync(grads, clip);
+        if (!backend.supportsFusedGlobalNorm(grads, clip)) {
+            return PendingReport.completed(clipByGlobalNorm(grads, clip));
+        }
+        PendingGlobalClip pending = backend.clipByGlobalNormFused(grads, clip);
+        return new PendingReport(() -> fusedReport(grads, clip, pending.await()), pending::isDone);
+    }
+
+    private ClipReport fusedReport(GradientSet grads, NormClip clip, GlobalClipResult r) {
+        int n = grads.size();
+        boolean skip = r.stopped() && clip.nonFinite() == NonFinitePolicy.SKIP;
+        ClipReport report = new ClipReport(Operation.CLIP_GLOBAL_NORM, name(), clip.normType(), true, r.totalNorm(),
+                r.tensorNorms(), r.stopped() ? 1.0 : r.scale(), filled(n, r.stopped() ? 1.0 : r.scale()), r.writtenElements(),
+                r.nonFiniteElements(), grads.totalElements(), skip);
+        if (r.stopped() && clip.nonFinite() == NonFinitePolicy.ERROR) {
+            throw new NonFiniteGradientException(problem(clip.normType(), r.totalNorm(), clip.semantics().scale(r.totalNorm(),
+                    clip.maxNorm())) + "; nothing was scaled", report);
+        }
+        return report;
+    }
+
+    private static String problem(NormType p, double total, double scale) {
+        if (!Double.isFinite(total)) return "total " + p + "-norm is " + total;
+        if (Double.isNaN(scale)) return "the scale for total " + p + "-norm " + total + " is NaN";
+        return null;
+    }
+
+    /** Decides by the policy on N and the scale, then applies one scale to every tensor. */
+    private ClipReport global(GradientSet grads, NormClip clip, Operation op, double total, double[] tensorNorms, long nonFinite) {
+        double s = clip.semantics().scale(total, clip.maxNorm());
+        return applyScales(grads, op, clip.normType(), total, tensorNorms, nonFinite, s, filled(grads.size(), s),
+                clip.nonFinite(), problem(clip.normType(), total, s));
+    }
+
+    private ClipReport perTensor(GradientSet grads, NormPartials n, Operation op, NormType p, NonFinitePolicy policy,
+                                 DoubleUnaryOperator rule) {
+        double[] norms = n.tensorNorms();
+        double[] scales = new double[norms.length];
+        double min = scales.length == 0 ? 1.0 : Double.POSITIVE_INFINITY;
+        String problem = null;
+        for (int t = 0; t < scales.length; t++) {
+            scales[t] = rule.applyAsDouble(norms[t]);
+            min = Double.isNaN(min) || Double.isNaN(scales[t]) ? Double.NaN : Math.min(min, scales[t]);
+            if (problem == null && (!Double.isFinite(norms[t]) || Double.isNaN(scales[t]))) {
+                problem = "tensor " + t + " has " + p + "-norm " + norms[t] + (Double.isFinite(norms[t]) ? " and a NaN scale" : "");
+            }
+        }
+        return applyScales(grads, op, p, n.totalNorm(), norms, n.nonFiniteElements(), min, scales, policy, problem);
+    }
+
+    private ClipReport applyScales(GradientSet grads, Operation op, NormType p, double total, double[] tensorNorms, long nonFinite,
+                                   double scale, double[] scales, NonFinitePolicy policy, String problem) {
+        if (problem != null && policy != NonFinitePolicy.PROPAGATE) {
+            ClipReport report = new ClipReport(op, name(), p, true, total, tensorNorms, 1.0, filled(grads.size(), 1.0), 0, nonFinite,
+                    grads.totalElements(), policy == NonFinitePolicy.SKIP);
+            if (policy == NonFinitePolicy.ERROR) {
+                throw new NonFiniteGradientException(problem + "; nothing was scaled", report);
+            }
+            return report;
+        }
+        long written = backend.scale(grads, scales);
+        return new ClipReport(op, name(), p, true, total, tensorNorms, scale, scales, written, nonFinite, grads.totalElements(), false);
+    }
+
+    private String name() {
+        return backend.kind().cliName();
+    }
+
+    private static double[] filled(int n, double v) {
+        double[] a = new double[n];
+        Arrays.fill(a, v);
+        return a;
     }
 
     /**
@@ -162,13 +343,16 @@ public final class Clipper implements AutoCloseable {
     }
 
     /**
-     * DL4J renormalize, per tensor: {@code g_t ← g_t / ‖g_t‖_p} always, with a zero norm taken as 1e-5.
+     * DL4J renormalize, per tensor: {@code g_t ← g_t / ‖g_t‖_p} always, with a zero norm taken as 1e-5
+     * ({@code scale = 1 / (N == 0 ? 1e-5 : N)}). A non-finite tensor norm stops the operation under ERROR
+     * or SKIP.
      */
     public ClipReport renormalize(GradientSet grads, NormType normType, NonFinitePolicy policy) {
         Objects.requireNonNull(normType, "norm type is null");
         Objects.requireNonNull(policy, "nonFinite policy is null");
         prepare(grads);
-        return backend.renormalize(grads, normType, policy);
+        NormPartials n = backend.norms(grads, normType);
+        return perTensor(grads, n, Operation.RENORMALIZE, normType, policy, Semantics::renormalizeScale);
     }
 
     private void prepare(GradientSet grads) {

@@ -5,7 +5,7 @@ public final class NonFiniteGradientException extends ArithmeticException {
     private static final long serialVersionUID = 1L;
     private final transient ClipReport report;
 
-    public NonFiniteGradientException(String message, ClipReport report) {
+    NonFiniteGradientException(String message, ClipReport report) {
         super(message);
         this.report = report;
     }

@@ -6,7 +6,9 @@ public enum Operation {
     NORMS("norms"),
     CLIP_NORM("norm"),
     CLIP_GLOBAL_NORM("global-norm"),
-    RENORMALIZE("renormalize");
+    RENORMALIZE("renormalize"),
+    /** {@link Clipper#scaleEach}: {@code g_t ← g_t · f_t} with caller-given factors. */
+    SCALE("scale");
 
     private final String cliName;
 

@@ -1,6 +1,7 @@
 package dev.gradclip;
 
 import java.util.Objects;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -10,28 +11,28 @@ import java.util.function.Supplier;
  */
 public final class PendingReport {
     private Supplier<ClipReport> source;
+    private final BooleanSupplier arrived;
     private ClipReport report;
     private RuntimeException failure;
 
-    PendingReport(Supplier<ClipReport> source) {
+    PendingReport(Supplier<ClipReport> source, BooleanSupplier arrived) {
         this.source = Objects.requireNonNull(source);
+        this.arrived = Objects.requireNonNull(arrived);
     }
 
     /** A report that is already known. */
-    public static PendingReport completed(ClipReport report) {
-        PendingReport p = new PendingReport(() -> report);
+    static PendingReport completed(ClipReport report) {
+        PendingReport p = new PendingReport(() -> report, () -> true);
         p.get();
         return p;
     }
 
-    /** A report read from {@code source} on the first {@link #get()} (for backends). */
-    public static PendingReport deferred(Supplier<ClipReport> source) {
-        return new PendingReport(source);
-    }
-
-    /** Whether the report has been read already. */
+    /**
+     * Whether the result has been read from the backend already ({@link #get()} will not wait): after
+     * {@code get()}, or once the clipper read it to run a later operation.
+     */
     public synchronized boolean isRead() {
-        return source == null;
+        return source == null || arrived.getAsBoolean();
     }
 
     /**

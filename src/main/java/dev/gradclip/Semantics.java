@@ -17,12 +17,17 @@ public enum Semantics {
     /**
      * TensorFlow {@code clip_by_global_norm} / {@code clip_by_norm}, Keras, Optax and DL4J ClipL2PerLayer:
      * {@code scale = M / max(N, M)}, exactly 1 when N ≤ M; a non-finite N gives NaN.
+     * <b>Deviation:</b> {@code N = M = 0} gives exactly 1 (the gradients are all zero and stay zero),
+     * where TF's {@code M / max(N, M)} and Optax's {@code g / N * M} compute 0/0 and write NaN.
      */
     TF {
         @Override
         public double scale(double norm, double maxNorm) {
             if (!Double.isFinite(norm)) {
                 return Double.NaN;
+            }
+            if (norm == 0.0 && maxNorm == 0.0) {
+                return 1.0;
             }
             return maxNorm / Math.max(norm, maxNorm);
         }

@@ -1,18 +1,18 @@
 package dev.gradclip.backend;
 
 import dev.gradclip.Backend;
-import dev.gradclip.ClipReport;
 import dev.gradclip.GradientSet;
-import dev.gradclip.NonFinitePolicy;
 import dev.gradclip.NormClip;
+import dev.gradclip.NormPartials;
 import dev.gradclip.NormType;
-import dev.gradclip.PendingReport;
-import dev.gradclip.ValueClip;
 
 /**
- * One implementation of the operations. {@link dev.gradclip.Clipper} validates every argument, checks
- * that every tensor is accessible and calls {@link #checkSupported} before calling an operation, so
- * implementations may assume valid input. All of them follow docs/canonical-reduction.md.
+ * The backend SPI: primitive passes over a gradient set, returning plain values. {@link dev.gradclip.Clipper}
+ * composes the operations from them, applies the non-finite policies, builds every
+ * {@link dev.gradclip.ClipReport} and throws {@link dev.gradclip.NonFiniteGradientException}; a backend never
+ * does. Before any pass the Clipper has validated every argument, checked that every tensor is accessible
+ * (owners pinned open for the duration) and called {@link #checkSupported}, so implementations may assume
+ * valid input. Every pass follows docs/canonical-reduction.md bit for bit (p = 1, 2, ∞).
  */
 public interface ClipBackend extends AutoCloseable {
     Backend kind();
@@ -20,25 +20,49 @@ public interface ClipBackend extends AutoCloseable {
     /** Throws {@link IllegalArgumentException} naming the first tensor this backend cannot reach. */
     void checkSupported(GradientSet set);
 
-    ClipReport clipByValue(GradientSet set, ValueClip clip);
-
-    ClipReport norms(GradientSet set, NormType normType, NonFinitePolicy policy);
-
-    ClipReport clipByNorm(GradientSet set, NormClip clip);
-
-    ClipReport clipByGlobalNorm(GradientSet set, NormClip clip);
-
-    ClipReport renormalize(GradientSet set, NormType normType, NonFinitePolicy policy);
+    /** The number of NaN or ±∞ elements in the set; writes nothing. */
+    long countNonFinite(GradientSet set);
 
     /**
-     * Clip by global norm without waiting for the result where the backend can (CUDA: queued on the
-     * stream, the report read on demand). The default runs synchronously.
+     * Clamps in place with the torch rule, bounds first rounded to each storage type (fp32 once, then
+     * fp16/bf16 RNE): {@code y = x < lo ? lo : (hi < x ? hi : x)}; a NaN element is never written.
+     * {@code min ≤ max}, neither NaN.
      */
-    default PendingReport clipByGlobalNormAsync(GradientSet set, NormClip clip) {
-        return PendingReport.completed(clipByGlobalNorm(set, clip));
+    ClampCounts clamp(GradientSet set, double min, double max);
+
+    /** The canonical norm partials of every tensor ({@link NormPartials}); writes nothing. */
+    NormPartials norms(GradientSet set, NormType p);
+
+    /**
+     * {@code g_t ← g_t · s_t} with the canonical apply (fp32 multiply by {@code (float) s_t}, fp64 by
+     * {@code s_t}, the wide path for a scale that is not a normal float) and the NaN rule. A tensor whose
+     * applied scale is exactly 1 is not touched.
+     *
+     * @param tensorScales one fp64 scale per tensor (any value, NaN and infinities included)
+     * @return the number of elements written (those of the tensors whose applied scale is not 1)
+     */
+    long scale(GradientSet set, double[] tensorScales);
+
+    /**
+     * Whether {@link #clipByGlobalNormFused} can run this clip with the scale computed where the data
+     * live (CUDA: on the device, without a host synchronisation). False by default: the Clipper then
+     * composes the clip from {@link #norms} and {@link #scale}.
+     */
+    default boolean supportsFusedGlobalNorm(GradientSet set, NormClip clip) {
+        return false;
     }
 
-    /** Sets the CUDA stream (a {@code cudaStream_t} as an address; 0 = the default stream) for later operations. */
+    /**
+     * The fused global-norm clip, queued without waiting where the backend can: norms, the scale
+     * {@code clip.semantics().scale(N, M)}, the stop decision (a non-finite N or a NaN scale under ERROR
+     * or SKIP writes nothing) and the scaled write, all where the data live. The Clipper interprets the
+     * result (throws under ERROR, reports a skip). Called only when {@link #supportsFusedGlobalNorm} said so.
+     */
+    default PendingGlobalClip clipByGlobalNormFused(GradientSet set, NormClip clip) {
+        throw new UnsupportedOperationException("the " + kind().cliName() + " backend has no fused global-norm clip");
+    }
+
+    /** Sets the CUDA stream (a {@code cudaStream_t} as an address; 0 = the default stream) for later passes. */
     default void setStream(long stream) {
         if (stream != 0) {
             throw new IllegalArgumentException("the " + kind().cliName() + " backend has no CUDA streams");

@@ -39,11 +39,10 @@ public final class NativeBackends {
     }
 
     static ClipBackend open(Backend kind) {
-        return new NativeBackend(api(kind), kind);
+        return new NativeBackend(api(kind));
     }
 
     private static Object probe(Backend kind) {
-        String className = kind == Backend.CUDA ? "dev.gradclip.backend.cuda.CudaLibrary" : "dev.gradclip.backend.emu.EmulatedLibrary";
         String lib = kind == Backend.CUDA ? "libgradclip" : "libgradclip-emu";
         String missing = NativeArtifacts.missing(NativeBackends.class.getClassLoader(), "dev.gradclip.backend.emu.EmulatedLibrary");
         if (missing != null) {
@@ -51,7 +50,7 @@ public final class NativeBackends {
         }
         NativeApi api;
         try {
-            api = (NativeApi) Class.forName(className, true, NativeBackends.class.getClassLoader()).getField("INSTANCE").get(null);
+            api = NativeApi.load(kind);
         } catch (Throwable t) {
             Throwable root = t;
             while (root.getCause() != null) root = root.getCause();

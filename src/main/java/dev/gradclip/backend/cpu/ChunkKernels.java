@@ -1,5 +1,6 @@
 package dev.gradclip.backend.cpu;
 
+import dev.gradclip.internal.CanonicalFold;
 import java.util.Arrays;
 
 /**
@@ -67,10 +68,11 @@ final class ChunkKernels {
         return CanonicalFold.max(lanes);
     }
 
-    static double sumPow(float[] a, int off, int len, double p, double[] lanes) {
+    /** General p: the terms {@code (|x| / div)^p}, div = max|x| of the tensor (fp64 divide, then pow). */
+    static double sumPowScaled(float[] a, int off, int len, double p, double div, double[] lanes) {
         Arrays.fill(lanes, 0.0);
         for (int i = 0; i < len; i++) {
-            lanes[i & (LANES - 1)] += Math.pow(Math.abs((double) a[off + i]), p);
+            lanes[i & (LANES - 1)] += Math.pow(Math.abs((double) a[off + i]) / div, p);
         }
         return CanonicalFold.sum(lanes);
     }
@@ -120,10 +122,10 @@ final class ChunkKernels {
         return CanonicalFold.max(lanes);
     }
 
-    static double sumPow(double[] a, int off, int len, double p, double[] lanes) {
+    static double sumPowScaled(double[] a, int off, int len, double p, double div, double[] lanes) {
         Arrays.fill(lanes, 0.0);
         for (int i = 0; i < len; i++) {
-            lanes[i & (LANES - 1)] += Math.pow(Math.abs(a[off + i]), p);
+            lanes[i & (LANES - 1)] += Math.pow(Math.abs(a[off + i]) / div, p);
         }
         return CanonicalFold.sum(lanes);
     }
@@ -194,24 +196,44 @@ final class ChunkKernels {
         return clipped;
     }
 
-    // ---------------------------------------------------------------- scale: y = x * s
+    // ---------------------------------------------------------------- scale: y = x * s, NaN rule
+
+    /*
+     * NaN rule (docs/canonical-reduction.md), compared as raw bits on every backend: a NaN element keeps
+     * its bits with the quiet bit set; a NaN product of a non-NaN element (NaN scale, ±inf × 0) is the
+     * positive canonical quiet NaN. The product's own NaN bits are never trusted (x86, the JVM and GPUs differ).
+     */
+    static float nanResult(float x) {
+        return x != x ? Float.intBitsToFloat(Float.floatToRawIntBits(x) | 0x0040_0000) : Float.intBitsToFloat(0x7fc0_0000);
+    }
+
+    static double nanResult(double x) {
+        return x != x ? Double.longBitsToDouble(Double.doubleToRawLongBits(x) | 0x0008_0000_0000_0000L)
+                : Double.longBitsToDouble(0x7ff8_0000_0000_0000L);
+    }
 
     /** {@code y = (float) ((double) x * s)}: the fp64 path for a scale that is not a normal float. */
     static void scaleWide(float[] a, int off, int len, double s) {
         for (int i = off, end = off + len; i < end; i++) {
-            a[i] = (float) (a[i] * s);
+            float x = a[i];
+            float y = (float) (x * s);
+            a[i] = y != y ? nanResult(x) : y;
         }
     }
 
     static void scale(float[] a, int off, int len, float s) {
         for (int i = off, end = off + len; i < end; i++) {
-            a[i] *= s;
+            float x = a[i];
+            float y = x * s;
+            a[i] = y != y ? nanResult(x) : y;
         }
     }
 
     static void scale(double[] a, int off, int len, double s) {
         for (int i = off, end = off + len; i < end; i++) {
-            a[i] *= s;
+            double x = a[i];
+            double y = x * s;
+            a[i] = y != y ? nanResult(x) : y;
         }
     }
 }

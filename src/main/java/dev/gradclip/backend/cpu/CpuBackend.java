@@ -1,18 +1,14 @@
 package dev.gradclip.backend.cpu;
 
 import dev.gradclip.Backend;
-import dev.gradclip.ClipReport;
 import dev.gradclip.DType;
 import dev.gradclip.GradientSet;
-import dev.gradclip.NonFiniteGradientException;
-import dev.gradclip.NonFinitePolicy;
-import dev.gradclip.NormClip;
+import dev.gradclip.NormPartials;
 import dev.gradclip.NormType;
-import dev.gradclip.Operation;
-import dev.gradclip.Semantics;
 import dev.gradclip.Tensor;
-import dev.gradclip.ValueClip;
+import dev.gradclip.backend.ClampCounts;
 import dev.gradclip.backend.ClipBackend;
+import dev.gradclip.internal.CanonicalFold;
 import dev.gradclip.internal.HalfFloats;
 import dev.gradclip.internal.Memory;
 import java.util.ArrayList;
@@ -22,7 +18,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.function.DoubleUnaryOperator;
 
 /**
  * The pure-Java backend: the reference implementation of docs/canonical-reduction.md and the fallback
@@ -31,7 +26,6 @@ import java.util.function.DoubleUnaryOperator;
  */
 public final class CpuBackend implements ClipBackend {
     static final int PARALLEL_THRESHOLD = 1 << 20;
-    private static final String NAME = "cpu";
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
     private static volatile ExecutorService pool;
@@ -78,117 +72,65 @@ public final class CpuBackend implements ClipBackend {
         // the worker pool is shared by all CPU backends and made of daemon threads
     }
 
-    // ================================================================ operations
+    // ================================================================ passes
 
     @Override
-    public ClipReport clipByValue(GradientSet set, ValueClip clip) {
+    public long countNonFinite(GradientSet set) {
         ChunkPlan plan = new ChunkPlan(set);
-        long total = set.totalElements();
-        double[] noNorms = new double[0];
-        double[] ones = ones(set.size());
-        if (clip.nonFinite() != NonFinitePolicy.PROPAGATE) {
-            long[] nonFinite = new long[plan.chunkCount];
-            forEachChunk(plan, (c, sc) -> nonFinite[c] = countNonFinite(set.get(plan.tensorOf[c]), plan.startOf[c], plan.lengthOf[c], sc));
-            long nf = sum(nonFinite);
-            if (nf > 0) {
-                ClipReport report = new ClipReport(Operation.CLIP_VALUE, NAME, null, false, Double.NaN, noNorms, 1.0, ones,
-                        0, nf, total, clip.nonFinite() == NonFinitePolicy.SKIP);
-                if (clip.nonFinite() == NonFinitePolicy.ERROR) {
-                    throw new NonFiniteGradientException(nf + " non-finite gradient element(s); nothing was clipped", report);
-                }
-                return report;
-            }
-        }
+        long[] nonFinite = new long[plan.chunkCount];
+        forEachChunk(plan, (c, sc) -> nonFinite[c] = countNonFinite(set.get(plan.tensorOf[c]), plan.startOf[c], plan.lengthOf[c], sc));
+        return sum(nonFinite);
+    }
+
+    @Override
+    public ClampCounts clamp(GradientSet set, double min, double max) {
+        ChunkPlan plan = new ChunkPlan(set);
         long[] clipped = new long[plan.chunkCount];
         long[] nonFinite = new long[plan.chunkCount];
         forEachChunk(plan, (c, sc) -> {
             sc.counts[1] = 0;
-            clipped[c] = clampChunk(set.get(plan.tensorOf[c]), plan.startOf[c], plan.lengthOf[c], clip.min(), clip.max(), sc);
+            clipped[c] = clampChunk(set.get(plan.tensorOf[c]), plan.startOf[c], plan.lengthOf[c], min, max, sc);
             nonFinite[c] = sc.counts[1];
             if (sc.counts[2] != 0) chunkWrites.incrementAndGet();
         });
-        return new ClipReport(Operation.CLIP_VALUE, NAME, null, false, Double.NaN, noNorms, 1.0, ones,
-                sum(clipped), sum(nonFinite), total, false);
+        return new ClampCounts(sum(clipped), sum(nonFinite));
     }
 
     @Override
-    public ClipReport norms(GradientSet set, NormType normType, NonFinitePolicy policy) {
-        Norms n = computeNorms(set, normType);
-        ClipReport report = new ClipReport(Operation.NORMS, NAME, normType, true, n.total, n.tensorNorms, 1.0, ones(set.size()),
-                0, n.nonFinite, set.totalElements(), false);
-        if (policy == NonFinitePolicy.ERROR && !Double.isFinite(n.total)) {
-            throw new NonFiniteGradientException("total " + normType + "-norm is " + n.total, report);
+    public NormPartials norms(GradientSet set, NormType p) {
+        ChunkPlan plan = new ChunkPlan(set);
+        int n = set.size();
+        long[] sizes = new long[n];
+        for (int t = 0; t < n; t++) sizes[t] = set.get(t).size();
+        if (!isGeneral(p)) {
+            Pass pass = pass(set, plan, p, null);
+            return NormPartials.of(p, pass.partial, sizes, pass.tensorSums, null, pass.nonFinite);
         }
-        return report;
+        // general p (docs/canonical-reduction.md): m_t = max|x| by the p = inf pass, then the terms (|x|/m_t)^p
+        Pass max = pass(set, plan, NormType.INF, null);
+        Pass terms = pass(set, plan, p, max.tensorSums);
+        return NormPartials.of(p, terms.partial, sizes, terms.tensorSums, max.tensorSums, max.nonFinite);
     }
 
     @Override
-    public ClipReport clipByGlobalNorm(GradientSet set, NormClip clip) {
-        Norms n = computeNorms(set, clip.normType());
-        double scale = clip.semantics().scale(n.total, clip.maxNorm());
-        double[] scales = new double[set.size()];
-        Arrays.fill(scales, scale);
-        String problem = Double.isFinite(n.total) ? null : "total " + clip.normType() + "-norm is " + n.total;
-        return applyScales(set, n, Operation.CLIP_GLOBAL_NORM, clip.normType(), scale, scales, clip.nonFinite(), problem);
-    }
-
-    @Override
-    public ClipReport clipByNorm(GradientSet set, NormClip clip) {
-        Norms n = computeNorms(set, clip.normType());
-        return perTensor(set, n, Operation.CLIP_NORM, clip.normType(), clip.nonFinite(),
-                norm -> clip.semantics().scale(norm, clip.maxNorm()));
-    }
-
-    @Override
-    public ClipReport renormalize(GradientSet set, NormType normType, NonFinitePolicy policy) {
-        Norms n = computeNorms(set, normType);
-        return perTensor(set, n, Operation.RENORMALIZE, normType, policy, Semantics::renormalizeScale);
-    }
-
-    private ClipReport perTensor(GradientSet set, Norms n, Operation op, NormType p, NonFinitePolicy policy,
-                                 DoubleUnaryOperator rule) {
-        double[] scales = new double[set.size()];
-        double min = scales.length == 0 ? 1.0 : Double.POSITIVE_INFINITY;
-        String problem = null;
-        for (int t = 0; t < scales.length; t++) {
-            scales[t] = rule.applyAsDouble(n.tensorNorms[t]);
-            min = Double.isNaN(scales[t]) || scales[t] < min ? scales[t] : min;
-            if (problem == null && !Double.isFinite(n.tensorNorms[t])) {
-                problem = "tensor " + t + " has " + p + "-norm " + n.tensorNorms[t];
-            }
-        }
-        return applyScales(set, n, op, p, min, scales, policy, problem);
-    }
-
-    /** Decides by the policy, then multiplies every tensor whose applied scale is not exactly 1. */
-    private ClipReport applyScales(GradientSet set, Norms n, Operation op, NormType p, double scale, double[] scales,
-                                   NonFinitePolicy policy, String problem) {
-        long total = set.totalElements();
-        if (problem != null && policy != NonFinitePolicy.PROPAGATE) {
-            ClipReport report = new ClipReport(op, NAME, p, true, n.total, n.tensorNorms, 1.0, ones(set.size()), 0,
-                    n.nonFinite, total, policy == NonFinitePolicy.SKIP);
-            if (policy == NonFinitePolicy.ERROR) {
-                throw new NonFiniteGradientException(problem + "; nothing was scaled", report);
-            }
-            return report;
-        }
-        long clipped = 0;
+    public long scale(GradientSet set, double[] tensorScales) {
+        long written = 0;
         boolean[] writes = new boolean[set.size()];
         for (int t = 0; t < writes.length; t++) {
-            writes[t] = !appliesAsOne(set.get(t).dtype(), scales[t]);
-            if (writes[t]) clipped += set.get(t).size();
+            writes[t] = !appliesAsOne(set.get(t).dtype(), tensorScales[t]);
+            if (writes[t]) written += set.get(t).size();
         }
-        if (clipped > 0) {
+        if (written > 0) {
             ChunkPlan plan = new ChunkPlan(set);
             forEachChunk(plan, (c, sc) -> {
                 int t = plan.tensorOf[c];
                 if (writes[t]) {
-                    scaleChunk(set.get(t), plan.startOf[c], plan.lengthOf[c], scales[t], sc);
+                    scaleChunk(set.get(t), plan.startOf[c], plan.lengthOf[c], tensorScales[t], sc);
                     chunkWrites.incrementAndGet();
                 }
             });
         }
-        return new ClipReport(op, NAME, p, true, n.total, n.tensorNorms, scale, scales, clipped, n.nonFinite, total, false);
+        return written;
     }
 
     /** Whether multiplying by {@code scale} leaves a tensor of this type unchanged (its applied scale is exactly 1). */
@@ -196,18 +138,34 @@ public final class CpuBackend implements ClipBackend {
         return dtype == DType.FLOAT64 ? scale == 1.0 : (float) scale == 1.0f;
     }
 
-    // ================================================================ norms in the canonical order
-
-    private record Norms(double total, double[] tensorNorms, long nonFinite) {
+    private static boolean isGeneral(NormType p) {
+        return !(p.p() == 1.0 || p.p() == 2.0 || p.isInfinity());
     }
 
-    private Norms computeNorms(GradientSet set, NormType p) {
-        ChunkPlan plan = new ChunkPlan(set);
+    // ================================================================ norms in the canonical order
+
+    private record Pass(double[] partial, double[] tensorSums, long nonFinite) {
+    }
+
+    /**
+     * One norm pass: chunk partials, tensor sums, non-finite count. For a general p, {@code divisors[t]}
+     * is m_t: a tensor whose m_t is 0, NaN or inf has +0.0 partials; the others sum (|x|/m_t)^p.
+     */
+    private Pass pass(GradientSet set, ChunkPlan plan, NormType p, double[] divisors) {
         double[] partial = new double[plan.chunkCount];
         long[] nonFinite = new long[plan.chunkCount];
         forEachChunk(plan, (c, sc) -> {
-            Tensor t = set.get(plan.tensorOf[c]);
-            double s = chunkSum(t, plan.startOf[c], plan.lengthOf[c], p, sc);
+            int ti = plan.tensorOf[c];
+            double div = 1.0;
+            if (divisors != null) {
+                div = divisors[ti];
+                if (!(div > 0.0 && div < Double.POSITIVE_INFINITY)) {
+                    partial[c] = 0.0;
+                    return;
+                }
+            }
+            Tensor t = set.get(ti);
+            double s = chunkSum(t, plan.startOf[c], plan.lengthOf[c], p, div, sc);
             partial[c] = s;
             // a finite sum of the terms proves every element finite: count only otherwise (the
             // converse fails: fp64 squares can overflow, so a non-finite partial is counted exactly)
@@ -216,14 +174,11 @@ public final class CpuBackend implements ClipBackend {
         boolean max = p.isInfinity();
         double[] lanes = new double[CanonicalFold.LANES];
         double[] tensorSums = new double[set.size()];
-        double[] tensorNorms = new double[set.size()];
         for (int t = 0; t < set.size(); t++) {
             int first = plan.firstChunk[t];
             tensorSums[t] = CanonicalFold.reduce(partial, first, plan.firstChunk[t + 1] - first, max, lanes);
-            tensorNorms[t] = p.normFromSum(tensorSums[t]);
         }
-        double totalSum = CanonicalFold.reduce(tensorSums, 0, tensorSums.length, max, lanes);
-        return new Norms(p.normFromSum(totalSum), tensorNorms, sum(nonFinite));
+        return new Pass(partial, tensorSums, sum(nonFinite));
     }
 
     // ================================================================ one chunk of one tensor
@@ -287,14 +242,14 @@ public final class CpuBackend implements ClipBackend {
         return f;
     }
 
-    private static double chunkSum(Tensor t, long start, int len, NormType p, Scratch sc) {
+    private static double chunkSum(Tensor t, long start, int len, NormType p, double div, Scratch sc) {
         int[] off = new int[1];
         if (t.dtype() == DType.FLOAT64) {
             double[] a = doubles(t, start, len, sc, off);
             if (p.p() == 2.0) return ChunkKernels.sumSquares(a, off[0], len, sc.lanes);
             if (p.p() == 1.0) return ChunkKernels.sumAbs(a, off[0], len, sc.lanes);
             if (p.isInfinity()) return ChunkKernels.maxAbs(a, off[0], len, sc.lanes);
-            return ChunkKernels.sumPow(a, off[0], len, p.p(), sc.lanes);
+            return ChunkKernels.sumPowScaled(a, off[0], len, p.p(), div, sc.lanes);
         }
         float[] a;
         if (t.dtype() == DType.FLOAT32) {
@@ -306,7 +261,7 @@ public final class CpuBackend implements ClipBackend {
         if (p.p() == 2.0) return ChunkKernels.sumSquares(a, off[0], len, sc.lanes);
         if (p.p() == 1.0) return ChunkKernels.sumAbs(a, off[0], len, sc.lanes);
         if (p.isInfinity()) return ChunkKernels.maxAbs(a, off[0], len, sc.lanes);
-        return ChunkKernels.sumPow(a, off[0], len, p.p(), sc.lanes);
+        return ChunkKernels.sumPowScaled(a, off[0], len, p.p(), div, sc.lanes);
     }
 
     private static long countNonFinite(Tensor t, long start, int len, Scratch sc) {
@@ -388,7 +343,11 @@ public final class CpuBackend implements ClipBackend {
         return s != s || (Math.abs(s) >= Float.MIN_NORMAL && Math.abs(s) <= Float.MAX_VALUE);
     }
 
-    /** {@code y = x * scale}: one fp32 multiply by {@code (float) scale} (fp64 storage: by {@code scale}), RNE to storage. */
+    /**
+     * {@code y = x * scale}: one fp32 multiply by {@code (float) scale} (fp64 storage: by {@code scale}), RNE to
+     * storage, with the NaN rule of ChunkKernels.scale (fp16/bf16 NaN payloads survive the widening: the quiet
+     * bit 0x00400000 of the fp32 value narrows to 0x0200 / 0x0040, and 0x7fc00000 to 0x7e00 / 0x7fc0).
+     */
     private static void scaleChunk(Tensor t, long start, int len, double scale, Scratch sc) {
         int[] off = new int[1];
         switch (t.dtype()) {
@@ -501,11 +460,5 @@ public final class CpuBackend implements ClipBackend {
         long s = 0;
         for (long v : values) s += v;
         return s;
-    }
-
-    private static double[] ones(int n) {
-        double[] a = new double[n];
-        Arrays.fill(a, 1.0);
-        return a;
     }
 }

@@ -1,5 +1,6 @@
 package dev.gradclip.backend.cpu;
 
+import dev.gradclip.internal.CanonicalFold;
 import java.util.Arrays;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;

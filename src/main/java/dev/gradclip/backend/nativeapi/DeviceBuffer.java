@@ -59,7 +59,7 @@ public final class DeviceBuffer implements AutoCloseable, Tensor.AutoCloseableOw
             if (src instanceof float[] f) Memory.write(host, f, 0, f.length);
             else if (src instanceof double[] d) Memory.write(host, d, 0, d.length);
             else Memory.write(host, (short[]) src, 0, ((short[]) src).length);
-            check(api.memcpy(address(), host, n * dtype.byteSize(), NativeApi.COPY_HOST_TO_DEVICE, 0L));
+            check(api.memcpy(address(), host, n * dtype.byteSize(), NativeApi.GC_COPY_HOST_TO_DEVICE, 0L));
         } finally {
             Memory.free(host);
         }
@@ -70,7 +70,7 @@ public final class DeviceBuffer implements AutoCloseable, Tensor.AutoCloseableOw
         long n = length(dst);
         long host = Memory.allocate(n * dtype.byteSize());
         try {
-            check(api.memcpy(host, address(), n * dtype.byteSize(), NativeApi.COPY_DEVICE_TO_HOST, 0L));
+            check(api.memcpy(host, address(), n * dtype.byteSize(), NativeApi.GC_COPY_DEVICE_TO_HOST, 0L));
             if (dst instanceof float[] f) Memory.read(host, f, 0, f.length);
             else if (dst instanceof double[] d) Memory.read(host, d, 0, d.length);
             else Memory.read(host, (short[]) dst, 0, ((short[]) dst).length);

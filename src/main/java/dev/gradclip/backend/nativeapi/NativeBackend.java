@@ -1,28 +1,27 @@
 package dev.gradclip.backend.nativeapi;
 
 import dev.gradclip.Backend;
-import dev.gradclip.ClipReport;
 import dev.gradclip.DType;
 import dev.gradclip.GradientSet;
-import dev.gradclip.NonFiniteGradientException;
 import dev.gradclip.NonFinitePolicy;
 import dev.gradclip.NormClip;
+import dev.gradclip.NormPartials;
 import dev.gradclip.NormType;
-import dev.gradclip.Operation;
-import dev.gradclip.PendingReport;
 import dev.gradclip.Semantics;
 import dev.gradclip.Tensor;
-import dev.gradclip.ValueClip;
+import dev.gradclip.backend.ClampCounts;
 import dev.gradclip.backend.ClipBackend;
+import dev.gradclip.backend.GlobalClipResult;
+import dev.gradclip.backend.PendingGlobalClip;
 import dev.gradclip.internal.Memory;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A backend that runs the kernels of libgradclip (CUDA) or libgradclip-emu (emulated) through one
- * {@code gc_run} call per operation. Tensors already where the kernels read them (device memory for
- * CUDA, native host memory for the emulator) are passed by address; the others are staged: copied in,
- * clipped, and copied back.
+ * A backend that runs the kernels of libgradclip (CUDA) or libgradclip-emu (emulated) through the per-pass
+ * entry points of gradclip.h, one JNI call per pass. Tensors already where the kernels read them (device
+ * memory for CUDA, native host memory for the emulator) are passed by address; the others are staged:
+ * copied in, and copied back after a pass that writes.
  */
 public final class NativeBackend implements ClipBackend {
     private final NativeApi api;
@@ -30,19 +29,19 @@ public final class NativeBackend implements ClipBackend {
     private final String name;
     private long engine;
     private long stream;
-    /** The last queued operation whose report was not read yet (the engine holds one result at a time). */
-    private PendingReport pending;
+    /** The last queued fused clip whose result was not read yet (the engine holds one result at a time). */
+    private FusedClip pending;
 
-    public NativeBackend(NativeApi api, Backend kind) {
+    public NativeBackend(NativeApi api) {
         this.api = api;
-        this.kind = kind;
+        this.kind = api.kind();
         this.name = kind.cliName();
-        int[] status = new int[1];
-        long e = api.engineCreate(status);
-        if (status[0] != NativeApi.GC_OK || e == 0) {
+        long[] handle = new long[1];
+        int rc = api.engineCreate(handle);
+        if (rc != NativeApi.GC_OK || handle[0] == 0) {
             throw new IllegalStateException(name + " backend: gc_engine_create failed: " + api.lastError());
         }
-        this.engine = e;
+        this.engine = handle[0];
     }
 
     @Override
@@ -80,119 +79,173 @@ public final class NativeBackend implements ClipBackend {
         this.stream = stream;
     }
 
+    // ------------------------------------------------------------------ enums by name (never ordinal)
+
+    static int dtypeCode(DType d) {
+        return switch (d) {
+            case FLOAT32 -> NativeApi.GC_FLOAT32;
+            case FLOAT64 -> NativeApi.GC_FLOAT64;
+            case FLOAT16 -> NativeApi.GC_FLOAT16;
+            case BFLOAT16 -> NativeApi.GC_BFLOAT16;
+        };
+    }
+
+    static int normKind(NormType p) {
+        if (p.p() == 1.0) return NativeApi.GC_NORM_L1;
+        if (p.p() == 2.0) return NativeApi.GC_NORM_L2;
+        if (p.isInfinity()) return NativeApi.GC_NORM_INF;
+        return NativeApi.GC_NORM_GENERAL;
+    }
+
+    static int semanticsCode(Semantics s) {
+        return switch (s) {
+            case TORCH -> NativeApi.GC_SEMANTICS_TORCH;
+            case TF -> NativeApi.GC_SEMANTICS_TF;
+        };
+    }
+
+    static int policyCode(NonFinitePolicy p) {
+        return switch (p) {
+            case PROPAGATE -> NativeApi.GC_NONFINITE_PROPAGATE;
+            case ERROR -> NativeApi.GC_NONFINITE_ERROR;
+            case SKIP -> NativeApi.GC_NONFINITE_SKIP;
+        };
+    }
+
+    // ------------------------------------------------------------------ passes
+
     @Override
-    public ClipReport clipByValue(GradientSet set, ValueClip clip) {
-        return run(Operation.CLIP_VALUE, NativeApi.OP_CLIP_VALUE, set, clip.min(), clip.max(), NormType.L2, Semantics.TORCH,
-                clip.nonFinite());
+    public synchronized long countNonFinite(GradientSet set) {
+        long[] out = new long[1];
+        run(set, false, table -> api.countNonFinite(engine, table, stream, out), "gc_count_nonfinite");
+        return out[0];
     }
 
     @Override
-    public ClipReport norms(GradientSet set, NormType normType, NonFinitePolicy policy) {
-        return run(Operation.NORMS, NativeApi.OP_NORMS, set, 0, 0, normType, Semantics.TORCH, policy);
+    public synchronized ClampCounts clamp(GradientSet set, double min, double max) {
+        long[] out = new long[2];
+        run(set, true, table -> api.clamp(engine, table, min, max, stream, out), "gc_clamp");
+        return new ClampCounts(out[0], out[1]);
     }
 
     @Override
-    public ClipReport clipByNorm(GradientSet set, NormClip clip) {
-        return run(Operation.CLIP_NORM, NativeApi.OP_CLIP_NORM, set, clip.maxNorm(), 0, clip.normType(), clip.semantics(),
-                clip.nonFinite());
+    public synchronized NormPartials norms(GradientSet set, NormType p) {
+        int n = set.size();
+        long[] sizes = new long[n];
+        long chunks = 0;
+        for (int t = 0; t < n; t++) {
+            sizes[t] = set.get(t).size();
+            chunks += (sizes[t] + 65_535) / 65_536;
+        }
+        if (chunks > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("gradient set too large: more than 2^31 chunks");
+        double[] chunkSums = new double[(int) chunks];
+        double[] tensorSums = new double[n];
+        int kindCode = normKind(p);
+        double[] maxAbs = kindCode == NativeApi.GC_NORM_GENERAL ? new double[n] : null;
+        long[] nonFinite = new long[1];
+        run(set, false, table -> api.norms(engine, table, kindCode, p.p(), stream, chunkSums, tensorSums, maxAbs, nonFinite),
+                "gc_norms");
+        return NormPartials.of(p, chunkSums, sizes, tensorSums, maxAbs, nonFinite[0]);
     }
 
     @Override
-    public ClipReport clipByGlobalNorm(GradientSet set, NormClip clip) {
-        return run(Operation.CLIP_GLOBAL_NORM, NativeApi.OP_CLIP_GLOBAL_NORM, set, clip.maxNorm(), 0, clip.normType(),
-                clip.semantics(), clip.nonFinite());
+    public synchronized long scale(GradientSet set, double[] tensorScales) {
+        long[] written = new long[1];
+        run(set, true, table -> api.scale(engine, table, tensorScales, stream, written), "gc_scale");
+        return written[0];
     }
 
     @Override
-    public ClipReport renormalize(GradientSet set, NormType normType, NonFinitePolicy policy) {
-        return run(Operation.RENORMALIZE, NativeApi.OP_RENORMALIZE, set, 0, 0, normType, Semantics.TORCH, policy);
-    }
-
-    /**
-     * Queues the clip on the stream and returns at once when every tensor is already where the kernels
-     * read it (device memory; for the emulator, native host memory); otherwise it stages and waits.
-     */
-    @Override
-    public synchronized PendingReport clipByGlobalNormAsync(GradientSet set, NormClip clip) {
+    public boolean supportsFusedGlobalNorm(GradientSet set, NormClip clip) {
+        if (normKind(clip.normType()) == NativeApi.GC_NORM_GENERAL) return false;
         for (Tensor t : set.tensors()) {
             boolean direct = t instanceof Tensor.Device || (kind != Backend.CUDA && t instanceof Tensor.OffHeap) || t.size() == 0;
-            if (!direct) return PendingReport.completed(clipByGlobalNorm(set, clip));
+            if (!direct) return false;
         }
+        return true;
+    }
+
+    /** Queues the fused clip on the stream and returns at once (every tensor is where the kernels read it). */
+    @Override
+    public synchronized PendingGlobalClip clipByGlobalNormFused(GradientSet set, NormClip clip) {
+        if (!supportsFusedGlobalNorm(set, clip)) throw new IllegalArgumentException("this clip needs staging or a general p");
+        requireOpen();
         settlePending();
-        Call call = prepare(set);
-        int rc = api.run(engine, NativeApi.OP_CLIP_GLOBAL_NORM, call.addresses, call.counts, call.dtypes, call.n,
-                clip.maxNorm(), 0, clip.normType().p(), clip.semantics().ordinal(), clip.nonFinite().ordinal(), stream,
-                NativeApi.FLAG_ASYNC, null, null, null, null);
-        check(rc, "gc_run (async)");
-        PendingReport p = PendingReport.deferred(() -> {
+        NativeApi.Table table = directTable(set);
+        int rc = api.clipGlobalNorm(engine, table, normKind(clip.normType()), clip.maxNorm(), semanticsCode(clip.semantics()),
+                policyCode(clip.nonFinite()), stream, NativeApi.GC_FLAG_ASYNC, null, null, null);
+        check(rc, "gc_clip_global_norm (async)");
+        FusedClip f = new FusedClip(set.size());
+        pending = f;
+        return f;
+    }
+
+    /** The result of a queued fused clip, read from the engine once. */
+    private final class FusedClip implements PendingGlobalClip {
+        private final int n;
+        private GlobalClipResult result;
+        private RuntimeException failure;
+
+        FusedClip(int n) {
+            this.n = n;
+        }
+
+        @Override
+        public boolean isDone() {
             synchronized (NativeBackend.this) {
-                Outputs o = new Outputs(call.n);
-                int r = api.engineResult(engine, o.tensorNorms, o.tensorScales, o.summary, o.resultCounts);
-                if (pending != null && pending.isRead()) pending = null;
-                return report(Operation.CLIP_GLOBAL_NORM, set, clip.normType(), r, o);
+                return result != null || failure != null;
             }
-        });
-        pending = p;
-        return p;
+        }
+
+        @Override
+        public GlobalClipResult await() {
+            synchronized (NativeBackend.this) {
+                if (result == null && failure == null) {
+                    try {
+                        double[] norms = new double[n];
+                        double[] summary = new double[2];
+                        long[] counts = new long[3];
+                        int rc = api.clipGlobalNormWait(engine, norms, summary, counts);
+                        if (rc != NativeApi.GC_OK && rc != NativeApi.GC_ERR_NONFINITE) check(rc, "gc_clip_global_norm_wait");
+                        result = new GlobalClipResult(summary[0], norms, summary[1], counts[0], counts[1], counts[2] != 0);
+                    } catch (RuntimeException e) {
+                        failure = e;
+                    }
+                    if (pending == this) pending = null;
+                }
+                if (failure != null) throw failure;
+                return result;
+            }
+        }
     }
 
-    /** Reads a queued operation's report before the engine's single result slot is reused. */
+    /** Reads a queued clip's result before the engine's single result slot is reused. */
     private void settlePending() {
-        PendingReport p = pending;
+        FusedClip p = pending;
         pending = null;
-        if (p != null && !p.isRead()) {
+        if (p != null) {
             try {
-                p.get();
+                p.await();
             } catch (RuntimeException e) {
-                // kept in the PendingReport: its owner sees it when it calls get()
+                // kept in the FusedClip: its owner sees it when it awaits
             }
         }
     }
 
-    private record Call(long[] addresses, long[] counts, int[] dtypes, int n) {
+    // ------------------------------------------------------------------ calls, staging
+
+    @FunctionalInterface
+    private interface Pass {
+        int call(NativeApi.Table table);
     }
 
-    private static Call prepare(GradientSet set) {
-        int n = set.size();
-        long[] addresses = new long[n];
-        long[] counts = new long[n];
-        int[] dtypes = new int[n];
-        for (int i = 0; i < n; i++) {
-            Tensor t = set.get(i);
-            counts[i] = t.size();
-            dtypes[i] = dtypeCode(t.dtype());
-            addresses[i] = t.size() == 0 ? 0 : t instanceof Tensor.Device d ? d.address() : ((Tensor.OffHeap) t).address();
-        }
-        return new Call(addresses, counts, dtypes, n);
-    }
-
-    private static final class Outputs {
-        final double[] tensorNorms;
-        final double[] tensorScales;
-        final double[] summary = new double[2];
-        final long[] resultCounts = new long[3];
-
-        Outputs(int n) {
-            tensorNorms = new double[n];
-            tensorScales = new double[n];
-        }
-    }
-
-    private ClipReport report(Operation op, GradientSet set, NormType p, int rc, Outputs o) {
-        boolean hasNorms = op != Operation.CLIP_VALUE;
-        ClipReport report = new ClipReport(op, name, hasNorms ? p : null, hasNorms, hasNorms ? o.summary[0] : Double.NaN,
-                hasNorms ? o.tensorNorms : new double[0], o.summary[1], o.tensorScales, o.resultCounts[0],
-                o.resultCounts[1], set.totalElements(), o.resultCounts[2] != 0);
-        if (rc == NativeApi.GC_ERR_NONFINITE) {
-            throw new NonFiniteGradientException(api.lastError() + "; nothing was modified", report);
-        }
-        check(rc, "gc_run");
-        return report;
-    }
-
-    private synchronized ClipReport run(Operation op, int opCode, GradientSet set, double a, double b, NormType p,
-                                        Semantics semantics, NonFinitePolicy policy) {
+    private void requireOpen() {
         if (engine == 0) throw new IllegalStateException(name + " backend is closed");
+    }
+
+    /** Stages what the kernels cannot read directly, runs the pass, copies back when it {@code writes}. */
+    private void run(GradientSet set, boolean writes, Pass pass, String what) {
+        requireOpen();
         settlePending();
         int n = set.size();
         long[] addresses = new long[n];
@@ -206,26 +259,27 @@ public final class NativeBackend implements ClipBackend {
                 dtypes[i] = dtypeCode(t.dtype());
                 addresses[i] = addressFor(t, staged);
             }
-            Outputs o = new Outputs(n);
-            int rc = api.run(engine, opCode, addresses, counts, dtypes, n, a, b, p.p(), semantics.ordinal(), policy.ordinal(),
-                    stream, 0, o.tensorNorms, o.tensorScales, o.summary, o.resultCounts);
-            ClipReport report = report(op, set, p, rc, o);
-            if (op != Operation.NORMS && !report.skipped()) {
+            check(pass.call(new NativeApi.Table(addresses, counts, dtypes)), what);
+            if (writes) {
                 for (Staged s : staged) s.copyBack();
             }
-            return report;
         } finally {
             for (Staged s : staged) s.free();
         }
     }
 
-    static int dtypeCode(DType d) {
-        return switch (d) {
-            case FLOAT32 -> 0;
-            case FLOAT64 -> 1;
-            case FLOAT16 -> 2;
-            case BFLOAT16 -> 3;
-        };
+    private static NativeApi.Table directTable(GradientSet set) {
+        int n = set.size();
+        long[] addresses = new long[n];
+        long[] counts = new long[n];
+        int[] dtypes = new int[n];
+        for (int i = 0; i < n; i++) {
+            Tensor t = set.get(i);
+            counts[i] = t.size();
+            dtypes[i] = dtypeCode(t.dtype());
+            addresses[i] = t.size() == 0 ? 0 : t instanceof Tensor.Device d ? d.address() : ((Tensor.OffHeap) t).address();
+        }
+        return new NativeApi.Table(addresses, counts, dtypes);
     }
 
     void check(int rc, String call) {
@@ -238,9 +292,7 @@ public final class NativeBackend implements ClipBackend {
         }
     }
 
-    // ------------------------------------------------------------------ staging
-
-    /** A tensor copied to where the kernels can read it, to be copied back after the operation. */
+    /** A tensor copied to where the kernels can read it, to be copied back after a pass that writes. */
     private final class Staged {
         final Tensor source;
         final long host;      // native host copy (0 if the source is already native host memory)
@@ -257,7 +309,7 @@ public final class NativeBackend implements ClipBackend {
         void copyBack() {
             if (device != 0) {
                 long dst = host != 0 ? host : ((Tensor.OffHeap) source).address();
-                check(api.memcpy(dst, device, bytes, NativeApi.COPY_DEVICE_TO_HOST, stream), "copy to host");
+                check(api.memcpy(dst, device, bytes, NativeApi.GC_COPY_DEVICE_TO_HOST, stream), "copy to host");
             }
             if (host != 0) copyToHeap(source, host);
         }
@@ -292,7 +344,7 @@ public final class NativeBackend implements ClipBackend {
             check(rc, "device allocation of " + bytes + " bytes");
         }
         staged.add(new Staged(t, host, out[0], bytes));
-        check(api.memcpy(out[0], hostAddress, bytes, NativeApi.COPY_HOST_TO_DEVICE, stream), "copy to device");
+        check(api.memcpy(out[0], hostAddress, bytes, NativeApi.GC_COPY_HOST_TO_DEVICE, stream), "copy to device");
         return out[0];
     }
 

@@ -1,19 +1,20 @@
-package dev.gradclip.backend.cpu;
+package dev.gradclip.internal;
 
 /**
  * The canonical fold of docs/canonical-reduction.md, shared by every level (chunk, tensor, total):
  * 1,024 fp64 lanes, then per "thread" {@code (L[4t]+L[4t+1]) + (L[4t+2]+L[4t+3])}, then per warp of 32
  * threads the halving tree 16, 8, 4, 2, 1, then the 8 warps by the halving tree 4, 2, 1. The same order
- * a CUDA block of 256 threads uses, so the CPU and the kernels agree bit for bit.
+ * a CUDA block of 256 threads uses, so the CPU and the kernels agree bit for bit. Not API: the package
+ * {@code dev.gradclip.internal} is not exported.
  */
-final class CanonicalFold {
-    static final int LANES = 1024;
+public final class CanonicalFold {
+    public static final int LANES = 1024;
 
     private CanonicalFold() {
     }
 
     /** Folds {@code lanes} (length 1,024, destroyed) with +. */
-    static double sum(double[] lanes) {
+    public static double sum(double[] lanes) {
         for (int t = 0; t < 256; t++) {
             int l = 4 * t;
             lanes[t] = (lanes[l] + lanes[l + 1]) + (lanes[l + 2] + lanes[l + 3]);
@@ -35,7 +36,7 @@ final class CanonicalFold {
     }
 
     /** Folds {@code lanes} (destroyed) with {@link #nanMax}; order-free but kept in the same shape. */
-    static double max(double[] lanes) {
+    public static double max(double[] lanes) {
         double m = 0.0;
         for (int i = 0; i < LANES; i++) {
             m = nanMax(m, lanes[i]);
@@ -44,7 +45,7 @@ final class CanonicalFold {
     }
 
     /** NaN if either is NaN, else the larger. */
-    static double nanMax(double a, double b) {
+    public static double nanMax(double a, double b) {
         return (a > b || a != a) ? a : b;
     }
 
@@ -52,7 +53,7 @@ final class CanonicalFold {
      * {@code reduce(v[from .. from+count))}: value i goes to lane i mod 1,024 in ascending order, then the fold.
      * Used for a tensor's chunk partials and for the total over tensor sums.
      */
-    static double reduce(double[] values, int from, int count, boolean max, double[] lanes) {
+    public static double reduce(double[] values, int from, int count, boolean max, double[] lanes) {
         if (count == 1) {
             // one value v and 1,023 lanes of +0.0: every step of either fold is v + (+0.0) = v or
             // nanMax(v, +0.0) = v, because the values folded here (chunk partials and tensor sums of

@@ -1,4 +1,4 @@
-package dev.gradclip.backend.cpu;
+package dev.gradclip.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
