@@ -44,7 +44,7 @@ public final class NativeBackends {
 
     private static Object probe(Backend kind) {
         String lib = kind == Backend.CUDA ? "libgradclip" : "libgradclip-emu";
-        String missing = NativeArtifacts.missing(NativeBackends.class.getClassLoader(), "dev.gradclip.backend.emu.EmulatedLibrary");
+        String missing = NativeArtifacts.missing(NativeBackends.class.getClassLoader(), "dev.gradclip.backend.nativeapi.EmulatedLibrary");
         if (missing != null) {
             return lib + " cannot be loaded: " + missing;
         }

@@ -3,6 +3,7 @@ package dev.gradclip.cli;
 import dev.gradclip.Backend;
 import dev.gradclip.BackendStatus;
 import dev.gradclip.ClipReport;
+import dev.gradclip.ClipOperation;
 import dev.gradclip.Clipper;
 import dev.gradclip.DType;
 import dev.gradclip.GradientSet;
@@ -47,7 +48,7 @@ public final class Main {
             "usage:",
             "  gradclip info",
             "      backends available here, and why any is not (JSON)",
-            "  gradclip clip --in IN.npz --out OUT.npz --op value|norm|global-norm|norms [options]",
+            "  gradclip clip --in IN.npz --out OUT.npz --op value|norm|global-norm|renormalize|norms [options]",
             "  gradclip demo [--quick] [--out DIR] [--backend B]   exploding gradients tamed in Deeplearning4j",
             "                      (run by bin/gradclip through demo/run; see demo/README.md)",
             "",
@@ -57,6 +58,8 @@ public final class Main {
             "  --op norm           scale each array on its own so its norm is at most X",
             "  --op global-norm    scale all arrays together so their joint norm is at most X",
             "      --max-norm X [--norm-type P] [--semantics torch|tf]",
+            "  --op renormalize    scale each array to norm 1 (DL4J RenormalizeL2PerLayer; norm 0 taken as 1e-5)",
+            "      [--norm-type P]",
             "  --op norms          only measure norms: writes no OUT, needs no --out",
             "      [--norm-type P]",
             "",
@@ -79,7 +82,8 @@ public final class Main {
             "--nonfinite error, 1 internal error.",
             "");
 
-    private static final List<String> OPS = List.of("value", "norm", "global-norm", "norms");
+    /** The --op names: {@link ClipOperation#cliName()} of each operation. */
+    private static final List<String> OPS = List.of("value", "norm", "global-norm", "renormalize", "norms");
     private static final List<String> CLIP_OPTIONS = List.of("--in", "--out", "--op", "--min", "--max", "--max-norm",
             "--norm-type", "--semantics", "--nonfinite", "--backend");
     /** A decimal number (no hex, no 'd'/'f' suffix), or inf/infinity with an optional sign. */
@@ -213,7 +217,7 @@ public final class Main {
         // ---- validate every option before reading anything
         String op = required(o, "--op");
         if (!OPS.contains(op)) {
-            throw new UsageException("unknown --op '" + op + "' (expected value, norm, global-norm or norms)");
+            throw new UsageException("unknown --op '" + op + "' (expected value, norm, global-norm, renormalize or norms)");
         }
         boolean isValue = op.equals("value");
         boolean isNorms = op.equals("norms");
@@ -273,6 +277,13 @@ public final class Main {
             NonFinitePolicy pol = policy;
             normClip = option("--max-norm", o, () -> new NormClip(maxNorm, p, sem, pol));
         }
+        ClipOperation operation = switch (op) {
+            case "value" -> new ClipOperation.ByValue(valueClip);
+            case "norm" -> new ClipOperation.ByNorm(normClip);
+            case "global-norm" -> new ClipOperation.ByGlobalNorm(normClip);
+            case "renormalize" -> new ClipOperation.Renormalize(normType, policy);
+            default -> new ClipOperation.Norms(normType, policy);
+        };
         if (outPath != null) {
             checkWritable(outPath);
         }
@@ -302,20 +313,7 @@ public final class Main {
             ClipReport report;
             String error = null;
             try {
-                switch (op) {
-                    case "value":
-                        report = clipper.clipByValue(grads, valueClip);
-                        break;
-                    case "norm":
-                        report = clipper.clipByNorm(grads, normClip);
-                        break;
-                    case "global-norm":
-                        report = clipper.clipByGlobalNorm(grads, normClip);
-                        break;
-                    default:
-                        report = clipper.norms(grads, normType, policy);
-                        break;
-                }
+                report = clipper.apply(grads, operation);
             } catch (NonFiniteGradientException e) {
                 report = e.report();
                 error = e.getMessage();

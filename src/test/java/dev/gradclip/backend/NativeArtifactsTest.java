@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** What the native backends say when their artifacts are missing (the main jar alone, issue 8 §3). */
 class NativeArtifactsTest {
     /** The emulated backend's JavaCPP class, as NativeBackends names it. */
-    static final String EMU = "dev.gradclip.backend.emu.EmulatedLibrary";
+    static final String EMU = "dev.gradclip.backend.nativeapi.EmulatedLibrary";
 
     @Test
     void thisBuildHasEverything() {

@@ -172,6 +172,23 @@ class CliFileTypesTest {
         }
     }
 
+    /** The CLI speaks the library's ClipOperation vocabulary: --op renormalize is ClipOperation.Renormalize. */
+    @Test
+    void renormalizeIsTheLibrarysOperation() throws Exception {
+        Path out = dir.resolve("out.npz");
+        Result r = run("clip", "--in", in.toString(), "--out", out.toString(), "--op", "renormalize", "--backend", "cpu");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("renormalize", r.json().get("op"));
+        assertEquals("2", r.json().get("norm_type"));
+        Result after = run("clip", "--in", out.toString(), "--op", "norms", "--backend", "cpu");
+        for (Object n : (List<?>) after.json().get("tensor_norms")) {
+            assertEquals(1.0, ((Number) n).doubleValue(), 2e-3); // fp16 tensors round to 11 bits
+        }
+        Result bad = run("clip", "--in", in.toString(), "--out", out.toString(), "--op", "renormalize", "--max-norm", "1");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--max-norm does not apply to --op renormalize"), bad.err());
+    }
+
     /** p >= 2^63 was printed as 9223372036854775807 (a long cast). */
     @Test
     void hugeNormTypeIsPrintedAsItsValue() {
