@@ -49,14 +49,23 @@ out=$(java -cp "gradclip.jar:smoke" dev.gradclip.cli.Main info)
 echo "$out" | grep -q '"name":"cpu","available":true' || { echo "FAIL: without JavaCPP the CPU backend is unavailable" >&2; exit 1; }
 
 echo "-- 3. JDK 22+: the FFM version of internal.Memory, nothing on stderr"
+# --enable-native-access: JavaCPP's System.loadLibrary (the CPU backend's optional native kernels, the
+# native backends) is a restricted method on JDK 24+, warned about without it; the Unsafe deprecation
+# warning that this check is about has no such switch and must not appear at all
 if [ -x "$jdk25/bin/java" ]; then
     "$jdk25/bin/java" -cp "$cp:smoke" OffHeapClip 2> stderr.txt
+    if grep -q 'sun.misc.Unsafe' stderr.txt; then
+        echo "FAIL: JDK 25 warned about sun.misc.Unsafe:" >&2
+        cat stderr.txt >&2
+        exit 1
+    fi
+    "$jdk25/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp:smoke" OffHeapClip 2> stderr.txt
     if [ -s stderr.txt ]; then
         echo "FAIL: JDK 25 printed on stderr:" >&2
         cat stderr.txt >&2
         exit 1
     fi
-    "$jdk25/bin/java" -cp "$cp" dev.gradclip.cli.Main clip --in in.npz --out out25.npz --op global-norm --max-norm 1 --backend cpu >/dev/null 2> stderr.txt
+    "$jdk25/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp" dev.gradclip.cli.Main clip --in in.npz --out out25.npz --op global-norm --max-norm 1 --backend cpu >/dev/null 2> stderr.txt
     [ ! -s stderr.txt ] || { echo "FAIL: the CLI on JDK 25 printed on stderr:" >&2; cat stderr.txt >&2; exit 1; }
     cmp -s out.npz out25.npz || { echo "FAIL: JDK 17 and JDK 25 wrote different archives" >&2; exit 1; }
 else
