@@ -34,6 +34,9 @@ echo "$out"
 echo "$out" | grep -q '"name":"emulated","available":true' || { echo "FAIL: libgradclip-emu did not load from the natives jar" >&2; exit 1; }
 echo "$out" | grep -q '"name":"cuda","available":\(true\|false,"reason":"[^"]*CUDA error\)' \
   || echo "note: the CUDA backend's status does not name a CUDA error (library not built here?)" >&2
+# libgradclip-cpu (the CPU backend's native kernels) loads from the natives jar too
+java -Dorg.bytedeco.javacpp.cachedir="$work/cache" -cp "gradclip.jar:gradclip-linux-x86_64.jar:lib/*" dev.gradclip.backend.cpu.CpuBackend --require-native \
+  || { echo "FAIL: libgradclip-cpu did not load from the natives jar" >&2; exit 1; }
 
 echo "-- 2. the main jar alone (JavaCPP's classes, no natives)"
 cp="gradclip.jar:$javacpp"
