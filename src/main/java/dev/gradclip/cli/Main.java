@@ -49,6 +49,7 @@ public final class Main {
             "  gradclip info",
             "      backends available here, and why any is not (JSON)",
             "  gradclip clip --in IN.npz --out OUT.npz --op value|norm|global-norm|renormalize|norms [options]",
+            "  gradclip replay --out-dir DIR --policy POLICY [options] STEP.npz...   (see gradclip replay --help)",
             "  " + PlotCommand.USAGE,
             "  " + SuggestCommand.USAGE,
             "  gradclip demo [--quick] [--out DIR] [--backend B]   exploding gradients tamed in Deeplearning4j",
@@ -76,6 +77,8 @@ public final class Main {
             "  --nonfinite POLICY  propagate (default): apply as PyTorch/TF do; error: exit 3, write nothing;",
             "                      skip: leave every array unchanged (OUT is a copy of IN) and report skipped",
             "  --backend B         auto (default: cuda if available, else cpu), cpu, cuda, emulated",
+            "  --loss-scale S      IN holds gradients times a loss scale S: norms and thresholds apply to g/S, OUT is",
+            "                      unscaled (norm, global-norm: one write pass with the factor scale/S)",
             "  -h, --help          this text",
             "",
             "stdout: one JSON object (backend, op, total_norm, scale, tensor_norms, tensor_names, clipped_elements,",
@@ -121,6 +124,12 @@ public final class Main {
 
     /** Runs the command line without exiting; returns the exit status. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length > 0 && args[0].equals("replay")) {
+            return ReplayCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
+        }
+        if (args.length > 0 && args[0].equals("clip") && ReplayCommand.hasLossScale(args)) {
+            return ReplayCommand.clipWithLossScale(args, out, err);
+        }
         try {
             if (args.length == 0) {
                 throw new UsageException("no command given (expected info or clip)");

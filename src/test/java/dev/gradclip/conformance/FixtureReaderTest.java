@@ -81,6 +81,7 @@ class FixtureReaderTest {
             present = s.filter(Files::isRegularFile)
                     .map(p -> root.relativize(p).toString().replace('\\', '/'))
                     .filter(p -> !p.equals("index.txt"))
+                    .filter(p -> !p.startsWith("policies/")) // the clipping-policy fixtures have their own format and reader
                     .collect(Collectors.toSet());
         }
         assertEquals(present, new HashSet<>(FixtureReader.index()));

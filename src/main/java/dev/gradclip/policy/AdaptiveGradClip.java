@@ -1,0 +1,70 @@
+package dev.gradclip.policy;
+
+/**
+ * Adaptive gradient clipping, AGC (Brock, De, Smith, Simonyan, "High-Performance Large-Scale Image
+ * Recognition Without Normalization", ICML 2021; Optax {@code adaptive_grad_clip}; {@code agc:LAMBDA[:EPS]}).
+ * Per unit u of each tensor, with the unit's gradient g_u and parameters w_u:
+ * <pre>
+ *   max_u = λ · max(‖w_u‖₂, eps)
+ *   g_u  ← g_u · max_u / max(‖g_u‖₂, 1e-6)     where ‖g_u‖₂ &gt; max_u   (else g_u unchanged)
+ * </pre>
+ * A unit is a row (index 0) of a tensor with at least two dimensions larger than 1 in
+ * {@link UnitLayout#PYTORCH} layout (the output dimension in {@link UnitLayout#DL4J_INPUT_MAJOR}), the
+ * whole tensor otherwise. The norms are the backends' canonical L2 norms of unit views (bitwise equal on
+ * every backend); the factor is computed in fp64 and applied by the scale pass (rounded once to fp32
+ * for fp32/fp16/bf16 storage), so for fp32, fp16 and bf16 gradients the result is within 1 ulp of
+ * Optax's formula evaluated exactly. For fp64 gradients the unit norms are themselves rounded fp64 sums
+ * (the squares of fp64 values are not exact), so the factor carries a few fp64 ulps: within 4 ulp on
+ * the fixtures of {@code scripts/fixtures/policies.py}.
+ *
+ * <p>Differences from Optax, where the formulas meet: Optax keeps g_u when {@code ‖g_u‖ < max_u} and
+ * clips on equality, we keep it when {@code ‖g_u‖ ≤ max_u} (identical unless max_u &lt; 1e-6, since
+ * otherwise the factor is exactly 1 on equality); Optax's 3-D "multi-head" units are not modelled.
+ *
+ * @param lambda λ, the clipping ratio, finite and &gt; 0 (NFNets use 0.01–0.16)
+ * @param eps the floor of the parameter norm, finite and ≥ 0 (default 1e-3)
+ * @param layout where the units of a weight tensor are
+ */
+public record AdaptiveGradClip(double lambda, double eps, UnitLayout layout) implements ClipPolicy {
+    /** Optax's default eps. */
+    public static final double DEFAULT_EPS = 1e-3;
+    /** The floor of the gradient norm in the factor's denominator. */
+    public static final double GRAD_NORM_FLOOR = 1e-6;
+
+    public AdaptiveGradClip {
+        if (!(lambda > 0) || Double.isInfinite(lambda)) {
+            throw new IllegalArgumentException("AGC LAMBDA must be finite and > 0, got " + lambda);
+        }
+        if (!(eps >= 0) || Double.isInfinite(eps)) throw new IllegalArgumentException("AGC EPS must be finite and >= 0, got " + eps);
+        if (layout == null) throw new NullPointerException("AGC layout is null");
+    }
+
+    /** λ with eps = 1e-3, PyTorch layout. */
+    public static AdaptiveGradClip of(double lambda) {
+        return new AdaptiveGradClip(lambda, DEFAULT_EPS, UnitLayout.PYTORCH);
+    }
+
+    public AdaptiveGradClip withLayout(UnitLayout l) {
+        return new AdaptiveGradClip(lambda, eps, l);
+    }
+
+    @Override
+    public String spec() {
+        return "agc:" + ClipPolicy.fmt(lambda) + ":" + ClipPolicy.fmt(eps);
+    }
+
+    /** {@code max_u = λ·max(‖w_u‖, eps)}. A NaN parameter norm gives NaN. */
+    public double maxNorm(double paramNorm) {
+        return lambda * (Double.isNaN(paramNorm) ? paramNorm : Math.max(paramNorm, eps));
+    }
+
+    /**
+     * The factor for one unit: {@code max_u / max(‖g_u‖, 1e-6)} when {@code ‖g_u‖ > max_u}, else exactly 1.
+     * A NaN gradient or parameter norm gives 1 here (nothing compares greater than NaN): the caller
+     * applies its non-finite policy to such steps first.
+     */
+    public double factor(double gradNorm, double paramNorm) {
+        double max = maxNorm(paramNorm);
+        return gradNorm > max ? max / Math.max(gradNorm, GRAD_NORM_FLOOR) : 1.0;
+    }
+}

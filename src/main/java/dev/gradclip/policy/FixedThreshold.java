@@ -1,0 +1,27 @@
+package dev.gradclip.policy;
+
+/**
+ * A constant threshold: {@code M_t = M} for every step t ({@code fixed:M}).
+ *
+ * @param maxNorm M, finite and ≥ 0
+ */
+public record FixedThreshold(double maxNorm) implements ThresholdPolicy {
+    public FixedThreshold {
+        ClipPolicy.requireThreshold("fixed threshold M", maxNorm);
+    }
+
+    @Override
+    public String spec() {
+        return "fixed:" + ClipPolicy.fmt(maxNorm);
+    }
+
+    @Override
+    public PolicyState newState() {
+        return new PolicyState.Scheduled(this, 0);
+    }
+
+    /** {@code M}, whatever the step. */
+    public double threshold(long step) {
+        return maxNorm;
+    }
+}

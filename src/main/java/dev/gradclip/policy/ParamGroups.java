@@ -1,0 +1,136 @@
+package dev.gradclip.policy;
+
+import dev.gradclip.Backend;
+import dev.gradclip.ClipOperation;
+import dev.gradclip.ClipReport;
+import dev.gradclip.Clipper;
+import dev.gradclip.GradientSet;
+import dev.gradclip.Tensor;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Parameter groups: one call clips several disjoint groups of tensors, each by its own rule (for
+ * example global norm 1.0 for the body, value 5 for the head, the embeddings excluded), one operation
+ * — one pass over the group's memory, plus a write pass where it clips — and one report per group, in
+ * order.
+ *
+ * <pre>{@code
+ * List<ParamGroups.Report> r = ParamGroups.clip(clipper, List.of(
+ *         new ParamGroups.Group("body", body, ParamGroups.Rule.of(new ClipOperation.ByGlobalNorm(NormClip.of(1.0)))),
+ *         new ParamGroups.Group("head", head, ParamGroups.Rule.of(new ClipOperation.ByValue(ValueClip.symmetric(5)))),
+ *         new ParamGroups.Group("embeddings", emb, ParamGroups.Rule.exclude())));
+ * }</pre>
+ * Before any group is touched the call checks that the group names are distinct, that no tensor (no
+ * element) belongs to two groups, that every tensor is accessible, and that no device tensor meets a
+ * CPU clipper; a bad call throws naming the problem and modifies nothing. (A rule's own failure later,
+ * such as {@link dev.gradclip.NonFiniteGradientException} under ERROR, leaves the groups before it
+ * clipped; order the groups accordingly.)
+ */
+public final class ParamGroups {
+    private ParamGroups() {
+    }
+
+    /** How one group is clipped. */
+    public sealed interface Rule permits Excluded, Operation, Policy {
+        /** Left untouched and not measured. */
+        static Rule exclude() {
+            return new Excluded();
+        }
+
+        /** A stateless operation ({@link Clipper#apply}). */
+        static Rule of(ClipOperation op) {
+            return new Operation(op);
+        }
+
+        /** A stateful policy (schedules, AutoClip, ZClip, loss scale, spike skipping) with its own state. */
+        static Rule policy(TrainingClipper clipper) {
+            return new Policy(clipper);
+        }
+    }
+
+    /** See {@link Rule#exclude()}. */
+    public record Excluded() implements Rule {
+    }
+
+    /** See {@link Rule#of(ClipOperation)}. */
+    public record Operation(ClipOperation operation) implements Rule {
+        public Operation {
+            Objects.requireNonNull(operation, "operation is null");
+        }
+    }
+
+    /**
+     * See {@link Rule#policy(TrainingClipper)}; AGC policies are not accepted here (they need parameters).
+     */
+    public record Policy(TrainingClipper clipper) implements Rule {
+        public Policy {
+            Objects.requireNonNull(clipper, "training clipper is null");
+            if (!(clipper.policy() instanceof ThresholdPolicy)) {
+                throw new IllegalArgumentException("a group policy must be a threshold policy, not " + clipper.policy().spec());
+            }
+        }
+    }
+
+    /** A named group of gradient tensors and its rule. */
+    public record Group(String name, GradientSet grads, Rule rule) {
+        public Group {
+            Objects.requireNonNull(name, "group name is null");
+            Objects.requireNonNull(grads, "group " + name + ": gradient set is null");
+            Objects.requireNonNull(rule, "group " + name + ": rule is null");
+        }
+    }
+
+    /**
+     * One group's outcome: {@code report} for an {@link Operation} rule, {@code record} for a
+     * {@link Policy} rule, neither for an excluded group.
+     */
+    public record Report(String name, Rule rule, ClipReport report, StepRecord record) {
+        public boolean excluded() {
+            return rule instanceof Excluded;
+        }
+    }
+
+    /** Clips every group by its rule, in order; see the class comment for the checks made first. */
+    public static List<Report> clip(Clipper clipper, List<Group> groups) {
+        Objects.requireNonNull(clipper, "clipper is null");
+        Objects.requireNonNull(groups, "group list is null");
+        Set<String> names = new HashSet<>();
+        List<Tensor> all = new ArrayList<>();
+        for (int i = 0; i < groups.size(); i++) {
+            Group g = Objects.requireNonNull(groups.get(i), "group " + i + " is null");
+            if (!names.add(g.name())) throw new IllegalArgumentException("two groups are named '" + g.name() + "'");
+            for (Tensor t : g.grads().tensors()) {
+                if (t instanceof Tensor.Device && clipper.backend() == Backend.CPU) {
+                    throw new IllegalArgumentException("group " + g.name() + " holds a device tensor, the clipper runs on the CPU");
+                }
+            }
+            try {
+                g.grads().checkAccessible();
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException("group " + g.name() + ": " + e.getMessage(), e);
+            }
+            all.addAll(g.grads().tensors());
+        }
+        try {
+            GradientSet.of(all);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("groups overlap (a tensor would be clipped twice): " + e.getMessage(), e);
+        }
+        List<Report> out = new ArrayList<>(groups.size());
+        for (Group g : groups) {
+            Rule r = g.rule();
+            if (r instanceof Excluded) {
+                out.add(new Report(g.name(), r, null, null));
+            } else if (r instanceof Operation) {
+                out.add(new Report(g.name(), r, clipper.apply(g.grads(), ((Operation) r).operation()), null));
+            } else {
+                out.add(new Report(g.name(), r, null, ((Policy) r).clipper().step(clipper, g.grads())));
+            }
+        }
+        return out;
+    }
+}
