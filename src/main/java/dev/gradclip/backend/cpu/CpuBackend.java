@@ -193,7 +193,7 @@ public final class CpuBackend implements ClipBackend {
 
     /** A chunk as an array and an offset: the tensor's own array, or the scratch copy of off-heap memory. */
     private static float[] floats(Tensor t, long start, int len, Scratch sc, int[] off) {
-        if (t instanceof Tensor.FloatArray a) {
+        if (t instanceof Tensor.HeapFloats a) {
             off[0] = a.offset() + (int) start;
             return a.array();
         }
@@ -203,7 +203,7 @@ public final class CpuBackend implements ClipBackend {
     }
 
     private static double[] doubles(Tensor t, long start, int len, Scratch sc, int[] off) {
-        if (t instanceof Tensor.DoubleArray a) {
+        if (t instanceof Tensor.HeapDoubles a) {
             off[0] = a.offset() + (int) start;
             return a.array();
         }
@@ -213,7 +213,7 @@ public final class CpuBackend implements ClipBackend {
     }
 
     private static short[] shorts(Tensor t, long start, int len, Scratch sc, int[] off) {
-        if (t instanceof Tensor.ShortArray a) {
+        if (t instanceof Tensor.HeapShorts a) {
             off[0] = a.offset() + (int) start;
             return a.array();
         }
