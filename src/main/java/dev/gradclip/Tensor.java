@@ -9,6 +9,7 @@ import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.util.Objects;
 import org.bytedeco.javacpp.Pointer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A view of one gradient tensor where it already lives: a Java array, a direct NIO buffer, native
@@ -246,9 +247,9 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
     /** Host memory outside the Java heap, by address. */
     public static final class OffHeap extends Tensor {
         private final long address;
-        private final Object owner;
+        private final @Nullable Object owner;
 
-        OffHeap(long address, long count, DType dtype, Object owner) {
+        OffHeap(long address, long count, DType dtype, @Nullable Object owner) {
             super(dtype, count);
             if (address == 0 && count > 0) throw new IllegalArgumentException("null address for " + count + " elements");
             if (count > Long.MAX_VALUE / 8) throw new IllegalArgumentException("element count too large: " + count);
@@ -260,13 +261,13 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
         public long address() { return address; }
 
         /** What keeps the memory alive (a direct buffer, a JavaCPP pointer, a {@link NativeBuffer}), or null. */
-        public Object owner() { return owner; }
+        public @Nullable Object owner() { return owner; }
 
         @Override
         public void checkAccessible() {
             MemoryGuard g = guardOf(this);
             if (g != null && !g.isOpen()) {
-                throw new IllegalStateException("tensor view of a closed " + owner.getClass().getSimpleName());
+                throw new IllegalStateException("tensor view of a closed " + (owner == null ? "buffer" : owner.getClass().getSimpleName()));
             }
             if (owner instanceof Pointer p && p.isNull()) {
                 throw new IllegalStateException("tensor view of a JavaCPP pointer that was deallocated");
@@ -280,9 +281,9 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
     /** CUDA device memory, by device address. */
     public static final class Device extends Tensor {
         private final long address;
-        private final Object owner;
+        private final @Nullable Object owner;
 
-        Device(long address, long count, DType dtype, Object owner) {
+        Device(long address, long count, DType dtype, @Nullable Object owner) {
             super(dtype, count);
             if (address == 0 && count > 0) throw new IllegalArgumentException("null device address for " + count + " elements");
             this.address = address;
@@ -292,7 +293,7 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
         public long address() { return address; }
 
         /** The {@link DeviceBuffer} holding this memory, or null for caller-owned device memory. */
-        public Object owner() { return owner; }
+        public @Nullable Object owner() { return owner; }
 
         @Override
         public void checkAccessible() {
@@ -307,7 +308,7 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
     }
 
     /** The guard of the gradclip buffer that owns this view's memory, or null (arrays, caller-owned memory). */
-    static MemoryGuard guardOf(Tensor t) {
+    static @Nullable MemoryGuard guardOf(Tensor t) {
         Object owner = t instanceof OffHeap o ? o.owner : t instanceof Device d ? d.owner : null;
         if (owner instanceof NativeBuffer nb) return nb.guard();
         if (owner instanceof DeviceBuffer db) return db.guard();
