@@ -45,6 +45,11 @@ log="$BUILD_DIR/sanitize.log"
 set +e
 "$BUILD_DIR/gradclip_test" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+# libgradclip-cpu's SIMD kernels against their C++ reference, on every ISA path this CPU has
+if [ "$rc" -eq 0 ] && [ -x "$BUILD_DIR/gradclip_cpu_test" ]; then
+  "$BUILD_DIR/gradclip_cpu_test" 2>&1 | tee -a "$log"
+  rc=${PIPESTATUS[0]}
+fi
 set -e
 if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$log"; then
   echo "sanitize.sh: sanitizer findings (see $log)" >&2

@@ -1,6 +1,7 @@
 /**
  * gradclip: gradient clipping for JVM trainers, bit for bit the same on the CPU, the CUDA kernels and
- * their host emulation. This package is the API; everything else in the jar is not.
+ * their host emulation. This package is the core API (feature packages such as the training policies,
+ * monitoring and sharded clipping build on it); the backend, CLI and internal packages are not API.
  *
  * <p><b>Entry point.</b> {@link dev.gradclip.Clipper} runs operations on a {@link dev.gradclip.GradientSet}
  * (views of tensors where they already live: {@link dev.gradclip.Tensor}) and returns a
@@ -26,7 +27,7 @@
  * <p><b>Modules.</b> The jar is the automatic module {@code dev.gradclip} (manifest
  * {@code Automatic-Module-Name}); it has no {@code module-info}, because on the class path (where most
  * trainers run) a module descriptor hides nothing, and the jar also carries the command line and the
- * optional packages of other features. The packages {@code dev.gradclip.backend} (the backend SPI, for
+ * feature packages. The packages {@code dev.gradclip.backend} (the backend SPI, for
  * {@link dev.gradclip.Clipper#using}), {@code dev.gradclip.backend.*}, {@code dev.gradclip.cli} and
  * {@code dev.gradclip.internal} are not API: they may change in any release.
  */

@@ -48,6 +48,8 @@ public final class Main {
             "  gradclip info",
             "      backends available here, and why any is not (JSON)",
             "  gradclip clip --in IN.npz --out OUT.npz --op value|norm|global-norm|norms [options]",
+            "  " + PlotCommand.USAGE,
+            "  " + SuggestCommand.USAGE,
             "  gradclip demo [--quick] [--out DIR] [--backend B]   exploding gradients tamed in Deeplearning4j",
             "                      (run by bin/gradclip through demo/run; see demo/README.md)",
             "",
@@ -135,6 +137,10 @@ public final class Main {
                     return info(out);
                 case "clip":
                     return clip(parseOptions(args), out, err);
+                case "plot": // monitor: PNG plots of a log (PlotCommand)
+                    return PlotCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
+                case "suggest": // monitor: a threshold from a warm-up log (SuggestCommand)
+                    return SuggestCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
                 default:
                     throw new UsageException("unknown command '" + args[0] + "' (expected info or clip)");
             }

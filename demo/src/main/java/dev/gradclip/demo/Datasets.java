@@ -41,6 +41,37 @@ public final class Datasets {
     public record Sequences(float[] tokens, float[] labels, int n, int length, int vocab) { }
 
     /**
+     * The regression with standardized targets ((y − mean)/std over all examples) and corrupted labels: each of the
+     * first {@code corruptible} examples (the training part; the validation part stays clean) has its target
+     * multiplied by {@code magnitude} with probability {@code fraction} (a fixed-seed draw). A minibatch holding one
+     * such example has a gradient spike of about {@code magnitude} times the usual size.
+     *
+     * @return the new data and, in {@code corrupted}, how many targets were changed
+     */
+    public static Outliers withOutliers(Regression r, double fraction, double magnitude, int corruptible, long seed) {
+        float[] y = r.y().clone();
+        double mean = 0;
+        for (float v : y) mean += v;
+        mean /= y.length;
+        double var = 0;
+        for (float v : y) var += (v - mean) * (v - mean);
+        double sd = Math.sqrt(var / y.length);
+        for (int i = 0; i < y.length; i++) y[i] = (float) ((y[i] - mean) / sd);
+        java.util.Random rnd = new java.util.Random(seed);
+        int corrupted = 0;
+        for (int i = 0; i < Math.min(corruptible, y.length); i++) {
+            if (rnd.nextDouble() < fraction) {
+                y[i] = (float) (y[i] * magnitude);
+                corrupted++;
+            }
+        }
+        return new Outliers(new Regression(r.x(), y, r.n(), r.d()), corrupted);
+    }
+
+    /** A regression with corrupted labels, and how many. */
+    public record Outliers(Regression data, int corrupted) { }
+
+    /**
      * A synthetic stand-in for Keras' IMDB sentiment set, with its shape: a {@code vocab}-token vocabulary
      * (0 = padding, 1 = start, 2 = out-of-vocabulary as in {@code imdb.load_data}), reviews of 50 to ~1000 tokens
      * (log-normal, median ~180 like IMDB), padded or truncated to {@code length} keeping the end

@@ -1,15 +1,23 @@
 package dev.gradclip.demo;
 
+import dev.gradclip.ClipOperation;
 import dev.gradclip.ClipReport;
 import dev.gradclip.Clipper;
 import dev.gradclip.DType;
 import dev.gradclip.GradientSet;
-import dev.gradclip.NonFinitePolicy;
-import dev.gradclip.NormClip;
+import dev.gradclip.NormPartials;
 import dev.gradclip.NormType;
-import dev.gradclip.Semantics;
 import dev.gradclip.Tensor;
-import dev.gradclip.ValueClip;
+import dev.gradclip.monitor.CsvWriter;
+import dev.gradclip.monitor.GradientMonitor;
+import dev.gradclip.monitor.JsonLinesWriter;
+import dev.gradclip.monitor.MonitorConfig;
+import dev.gradclip.monitor.MonitorListener;
+import dev.gradclip.monitor.StepObservation;
+import dev.gradclip.monitor.TensorBoardWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -57,8 +65,17 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>DL4J's own {@code GradientNormalization} must be off on every layer: both would clip, in different orders.
  * {@link #attach} and the first step check it and fail with the offending layers named.
+ *
+ * <h2>Policies and monitoring</h2>
+ * A {@link ClipSpec.Kind#POLICY} run asks the library's threshold policy (AutoClip, ZClip, schedules) for each
+ * step's threshold, given the step's total norm (batch-mean units), and clips by global norm to it (PyTorch
+ * semantics); no threshold (ZClip's warm-up) means no clipping. Every step goes to a
+ * {@link dev.gradclip.monitor.GradientMonitor}: total and per-tensor norms before and after (measured again when
+ * something was clipped), threshold, scale, clipped fraction, non-finite count, rolling statistics and alerts
+ * (exploding, vanishing, non-finite); {@link #writeMonitorTo} also writes them as JSON lines, CSV and TensorBoard
+ * events.
  */
-public final class GradClipListener extends BaseTrainingListener {
+public final class GradClipListener extends BaseTrainingListener implements AutoCloseable {
 
     /** In which units thresholds are given. */
     public enum Units {
@@ -71,7 +88,12 @@ public final class GradClipListener extends BaseTrainingListener {
     private final Clipper clipper;
     private final ClipSpec spec;
     private final Units units;
+    private final PolicyThresholds thresholds;
     private final List<StepRecord> records = new ArrayList<>();
+    private Path monitorDir;
+    private MonitorConfig monitorConfig = MonitorConfig.defaults();
+    private final List<MonitorListener> monitorListeners = new ArrayList<>();
+    private GradientMonitor monitor;
     private boolean checked;
     private ClipReport lastReport;
 
@@ -79,6 +101,7 @@ public final class GradClipListener extends BaseTrainingListener {
         this.clipper = Objects.requireNonNull(clipper, "clipper");
         this.spec = Objects.requireNonNull(spec, "spec");
         this.units = Objects.requireNonNull(units, "units");
+        this.thresholds = spec.kind() == ClipSpec.Kind.POLICY ? PolicyThresholds.of(spec.policy()) : null;
     }
 
     public GradClipListener(Clipper clipper, ClipSpec spec) {
@@ -98,13 +121,48 @@ public final class GradClipListener extends BaseTrainingListener {
         return attach(model, clipper, spec, Units.BATCH_MEAN);
     }
 
+    /**
+     * Also writes what the gradient monitor records to {@code dir} (created at the first step): {@code log.jsonl}
+     * (JSON lines), {@code log.csv} and a TensorBoard event file ({@code tensorboard --logdir} on {@code dir} or a
+     * folder above it). Call before the first step; {@link #close()} closes the files.
+     */
+    public GradClipListener writeMonitorTo(Path dir) {
+        if (monitor != null) throw new IllegalStateException("the monitor has started; call writeMonitorTo before the first step");
+        this.monitorDir = Objects.requireNonNull(dir, "dir");
+        return this;
+    }
+
+    /** The monitor's alert rules (default {@link MonitorConfig#defaults()}); call before the first step. */
+    public GradClipListener monitorConfig(MonitorConfig config) {
+        if (monitor != null) throw new IllegalStateException("the monitor has started");
+        this.monitorConfig = Objects.requireNonNull(config, "config");
+        return this;
+    }
+
+    /** Tells {@code l} about every monitored step and alert (exploding, vanishing, non-finite gradients). */
+    public GradClipListener addMonitorListener(MonitorListener l) {
+        monitorListeners.add(Objects.requireNonNull(l, "listener"));
+        if (monitor != null) monitor.addListener(l);
+        return this;
+    }
+
     public ClipSpec spec() { return spec; }
 
     /** Every step so far, in order. */
     public List<StepRecord> records() { return Collections.unmodifiableList(records); }
 
-    /** The gradclip report of the last clipping operation (the last layer's for layer-norm), or null. */
+    /** The gradient monitor (per-tensor norms before and after, thresholds, alerts), or null before the first step. */
+    public GradientMonitor monitor() { return monitor; }
+
+    /** The gradclip report of the last clipping operation (the last layer's for layer-norm), or null when the last step
+     * clipped nothing (none, or a policy without a threshold). */
     public ClipReport lastReport() { return lastReport; }
+
+    /** Closes the monitor's files (if any). */
+    @Override
+    public void close() throws IOException {
+        if (monitor != null) monitor.close();
+    }
 
     /**
      * Fails with {@link IllegalStateException} when any layer has DL4J's {@code GradientNormalization} set while
@@ -134,6 +192,10 @@ public final class GradClipListener extends BaseTrainingListener {
         throw new IllegalArgumentException("unsupported DL4J model " + model.getClass().getName());
     }
 
+    /**
+     * One step: measure every tensor's norm (one read pass), decide the threshold (fixed, or the policy's for this
+     * step's norm), clip, measure again when something changed, record the step in the monitor.
+     */
     @Override
     public void onGradientCalculation(Model model) {
         if (!checked) {
@@ -144,74 +206,90 @@ public final class GradClipListener extends BaseTrainingListener {
         boolean miniBatch = layersOf(model).length == 0 || layersOf(model)[0].conf().isMiniBatch();
         double factor = (units == Units.BATCH_MEAN && miniBatch) ? Math.max(batch, 1) : 1.0;
 
-        Map<String, List<Tensor>> byLayer = gradientViews(model);
+        Views views = views(model);
         List<Tensor> all = new ArrayList<>();
-        byLayer.values().forEach(all::addAll);
+        views.byLayer().values().forEach(all::addAll);
         GradientSet set = GradientSet.of(all);
         long n = set.totalElements();
+        if (monitor == null) startMonitor(views.names());
 
-        double totalNormRaw;
+        NormPartials before = clipper.partials(set, NormType.L2);
+        double totalRaw = before.totalNorm();
+        long nonFinite = before.nonFiniteElements();
+        double threshold = spec.adaptive() ? thresholds.next(totalRaw / factor) : spec.threshold();
+        ClipOperation op = spec.operation(threshold, factor);
         double scale = 1.0;
         long clipped = 0;
-        long nonFinite;
-        switch (spec.kind()) {
-            case NONE -> {
-                ClipReport r = clipper.norms(set, NormType.L2);
-                totalNormRaw = r.totalNorm();
-                nonFinite = r.nonFiniteElements();
+        lastReport = null;
+        if (spec.kind() == ClipSpec.Kind.LAYER_NORM) {
+            for (List<Tensor> layer : views.byLayer().values()) {
+                ClipReport r = clipper.apply(GradientSet.of(layer), op);
+                scale = Math.min(scale, r.scale());
+                clipped += r.clippedElements();
                 lastReport = r;
             }
-            case VALUE -> {
-                ClipReport pre = clipper.norms(set, NormType.L2);
-                double v = spec.threshold() * factor;
-                ClipReport r = clipper.clipByValue(set, ValueClip.symmetric(v));
-                totalNormRaw = pre.totalNorm();
-                clipped = r.clippedElements();
-                nonFinite = r.nonFiniteElements();
-                lastReport = r;
-            }
-            case TENSOR_NORM -> {
-                ClipReport r = clipper.clipByNorm(set, normClip(factor, Semantics.TF));
-                double s = 0;
-                for (double t : r.tensorNorms()) s += t * t;
-                totalNormRaw = Math.sqrt(s);
-                scale = r.scale();
-                clipped = r.clippedElements();
-                nonFinite = r.nonFiniteElements();
-                lastReport = r;
-            }
-            case LAYER_NORM -> {
-                double s = 0;
-                long nf = 0;
-                for (List<Tensor> layer : byLayer.values()) {
-                    ClipReport r = clipper.clipByGlobalNorm(GradientSet.of(layer), normClip(factor, Semantics.TF));
-                    s += r.totalNorm() * r.totalNorm();
-                    scale = Math.min(scale, r.scale());
-                    clipped += r.clippedElements();
-                    nf += r.nonFiniteElements();
-                    lastReport = r;
-                }
-                totalNormRaw = Math.sqrt(s);
-                nonFinite = nf;
-            }
-            case GLOBAL_NORM, GLOBAL_NORM_TF -> {
-                Semantics sem = spec.kind() == ClipSpec.Kind.GLOBAL_NORM ? Semantics.TORCH : Semantics.TF;
-                ClipReport r = clipper.clipByGlobalNorm(set, normClip(factor, sem));
-                totalNormRaw = r.totalNorm();
-                scale = r.scale();
-                clipped = r.clippedElements();
-                nonFinite = r.nonFiniteElements();
-                lastReport = r;
-            }
-            default -> throw new AssertionError(spec);
+        } else if (op instanceof ClipOperation.ByGlobalNorm g) {
+            // two-phase: the norm measured above decides the scale, the gradients are not read again
+            ClipReport r = clipper.clipWithTotalNorm(set, g.clip(), totalRaw);
+            scale = r.scale();
+            clipped = r.clippedElements();
+            lastReport = r;
+        } else if (!(op instanceof ClipOperation.Norms)) {
+            ClipReport r = clipper.apply(set, op);
+            if (r.hasNorms()) scale = r.scale();
+            clipped = r.clippedElements();
+            lastReport = r;
         }
+        NormPartials after = clipped > 0 ? clipper.partials(set, NormType.L2) : before;
         double frac = n == 0 ? 0.0 : (double) clipped / n;
-        records.add(new StepRecord(iterationOf(model), epochOf(model), batch, totalNormRaw / factor, scale, frac,
+        long step = records.size();
+        monitor.observe(StepObservation.builder(step, totalRaw / factor)
+                .tensorNorms(divide(before.tensorNorms(), factor))
+                .after(after.totalNorm() / factor, divide(after.tensorNorms(), factor))
+                .threshold(threshold)
+                .scale(scale)
+                .clipped(clipped > 0)
+                .clippedFraction(frac)
+                .nonFiniteElements(nonFinite)
+                .build());
+        records.add(new StepRecord(iterationOf(model), epochOf(model), batch, totalRaw / factor, threshold, scale, frac,
                 nonFinite));
     }
 
-    private NormClip normClip(double factor, Semantics semantics) {
-        return new NormClip(spec.threshold() * factor, NormType.L2, semantics, NonFinitePolicy.PROPAGATE);
+    private void startMonitor(List<String> names) {
+        GradientMonitor m = new GradientMonitor(names, monitorConfig);
+        try {
+            if (monitorDir != null) {
+                m.addSink(JsonLinesWriter.create(monitorDir.resolve("log.jsonl")));
+                m.addSink(CsvWriter.create(monitorDir.resolve("log.csv")));
+                m.addSink(TensorBoardWriter.create(monitorDir));
+            }
+        } catch (IOException e) {
+            try {
+                m.close();
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw new UncheckedIOException("cannot write the gradient monitor's files to " + monitorDir, e);
+        }
+        monitorListeners.forEach(m::addListener);
+        monitor = m;
+    }
+
+    private static double[] divide(double[] a, double f) {
+        double[] out = a.clone();
+        for (int i = 0; i < out.length; i++) out[i] /= f;
+        return out;
+    }
+
+    /** The gradient views grouped by layer, and each view's name ({@code 0_W}, {@code 1_RW}, ...) in set order. */
+    record Views(Map<String, List<Tensor>> byLayer, List<String> names) { }
+
+    /** As {@link #gradientViews}, with the names of the tensors in the same order. */
+    static Views views(Model model) {
+        List<String> names = new ArrayList<>();
+        Map<String, List<Tensor>> byLayer = gradientViews(model, names);
+        return new Views(byLayer, names);
     }
 
     /**
@@ -219,9 +297,13 @@ public final class GradClipListener extends BaseTrainingListener {
      * memory order (the gradient map itself is not in memory order). Fails if a view is not dense fp32.
      */
     public static Map<String, List<Tensor>> gradientViews(Model model) {
+        return gradientViews(model, new ArrayList<>());
+    }
+
+    private static Map<String, List<Tensor>> gradientViews(Model model, List<String> namesOut) {
         Gradient g = model.gradient();
         if (g == null) throw new IllegalStateException("the model has no gradient yet");
-        record View(String layer, long address, long length) { }
+        record View(String layer, String key, long address, long length) { }
         List<View> views = new ArrayList<>();
         Map<String, Layer> layerByKey = new LinkedHashMap<>();
         for (Layer l : layersOf(model)) {
@@ -256,12 +338,18 @@ public final class GradClipListener extends BaseTrainingListener {
                 throw new IllegalStateException("gradient " + key + " at 0x" + Long.toHexString(address) + " x"
                         + a.length() + " lies outside the flattened gradient buffer; refusing to write there");
             }
-            views.add(new View(layerKey, address, a.length()));
+            views.add(new View(layerKey, key, address, a.length()));
         }
         views.sort(Comparator.comparingLong(View::address));
         Map<String, List<Tensor>> out = new LinkedHashMap<>();
         for (View v : views) {
             out.computeIfAbsent(v.layer(), k -> new ArrayList<>()).add(Tensor.ofAddress(v.address(), v.length(), DType.FLOAT32));
+        }
+        // the names in set order: layer by layer (first appearance in memory), memory order within a layer
+        for (Map.Entry<String, List<Tensor>> e : out.entrySet()) {
+            for (View v : views) {
+                if (v.layer().equals(e.getKey())) namesOut.add(v.key());
+            }
         }
         return out;
     }

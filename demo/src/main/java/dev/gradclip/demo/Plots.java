@@ -111,7 +111,8 @@ public final class Plots {
 
     /**
      * Total gradient norm (batch-mean units, before clipping) per step for every run, log scale, with each
-     * norm-clipping run's threshold drawn across in its colour.
+     * norm-clipping run's threshold in its colour, dashed: a constant line, or for a policy (AutoClip, ZClip) the
+     * threshold it set at each step.
      */
     public static Path gradNorms(Path dir, String file, String title, List<Trainer.Run> runs) throws IOException {
         XYChart c = chart(title, "step", "total L2 norm of the gradient before clipping (batch mean)", true);
@@ -133,8 +134,24 @@ public final class Plots {
         for (int r = 0; r < runs.size(); r++) {
             ClipSpec clip = runs.get(r).clip();
             if (!clip.kind().isNorm()) continue;
-            XYSeries s = c.addSeries("threshold of " + clip.label(), new double[]{1, maxStep},
-                    new double[]{clip.threshold(), clip.threshold()});
+            XYSeries s;
+            if (clip.adaptive()) {
+                // the policy's threshold per step (steps without one, e.g. ZClip's warm-up, are left out)
+                List<StepRecord> steps = runs.get(r).steps();
+                int stride = Math.max(1, steps.size() / 4000);
+                List<Double> xs = new ArrayList<>();
+                List<Double> ys = new ArrayList<>();
+                for (int i = 0; i < steps.size(); i += stride) {
+                    xs.add((double) (i + 1));
+                    ys.add(steps.get(i).threshold());
+                }
+                Points p = finite(xs, ys, true);
+                if (p.x().length == 0) continue;
+                s = c.addSeries("threshold of " + clip.label() + " (per step, where set)", p.x(), p.y());
+            } else {
+                s = c.addSeries("threshold of " + clip.label(), new double[]{1, maxStep},
+                        new double[]{clip.threshold(), clip.threshold()});
+            }
             s.setLineColor(colour(r).darker());
             s.setLineStyle(new BasicStroke(2.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[]{10f, 6f}, 0f));
             s.setMarker(SeriesMarkers.NONE);

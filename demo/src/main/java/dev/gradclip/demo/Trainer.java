@@ -1,7 +1,11 @@
 package dev.gradclip.demo;
 
 import dev.gradclip.Clipper;
+import dev.gradclip.monitor.Alert;
+import dev.gradclip.monitor.MonitorPlots;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -29,8 +33,21 @@ public final class Trainer {
     public record Epoch(int epoch, double trainLoss, double valLoss, Double trainAccuracy, Double valAccuracy,
                         double seconds) { }
 
-    /** One run: its clipping, its epochs, its steps, and whether it diverged. */
-    public record Run(ClipSpec clip, List<Epoch> epochs, List<StepRecord> steps, boolean diverged, double seconds) {
+    /**
+     * One run: its clipping, its epochs, its steps, whether it diverged, the gradient monitor's alerts, and the folder
+     * of its monitor files (null when not written).
+     */
+    public record Run(ClipSpec clip, List<Epoch> epochs, List<StepRecord> steps, boolean diverged, double seconds,
+                      List<Alert> alerts, Path monitorDir) {
+        public Run {
+            alerts = List.copyOf(alerts);
+        }
+
+        /** How many alerts of {@code kind} the monitor raised. */
+        public long alerts(Alert.Kind kind) {
+            return alerts.stream().filter(a -> a.kind() == kind).count();
+        }
+
         public Epoch last() { return epochs.isEmpty() ? null : epochs.get(epochs.size() - 1); }
 
         /** Mean over steps of the fraction of gradient elements clipping changed. */
@@ -54,9 +71,34 @@ public final class Trainer {
     public static Run fit(String experiment, Supplier<MultiLayerNetwork> factory, Clipper clipper, ClipSpec clip,
                           Task task, Data data, int epochs, int batchSize, double validationSplit, long seed,
                           PrintStream log) {
+        return fit(experiment, factory, clipper, clip, task, data, epochs, batchSize, validationSplit, seed, log, null);
+    }
+
+    /**
+     * As {@link #fit(String, Supplier, Clipper, ClipSpec, Task, Data, int, int, double, long, PrintStream)}, writing
+     * the gradient monitor's log (JSON lines, CSV, TensorBoard) and plots into {@code monitorDir} when it is not null.
+     */
+    public static Run fit(String experiment, Supplier<MultiLayerNetwork> factory, Clipper clipper, ClipSpec clip,
+                          Task task, Data data, int epochs, int batchSize, double validationSplit, long seed,
+                          PrintStream log, Path monitorDir) {
         long t0 = System.nanoTime();
         MultiLayerNetwork net = factory.get();
         GradClipListener listener = GradClipListener.attach(net, clipper, clip);
+        if (monitorDir != null) listener.writeMonitorTo(monitorDir);
+        try {
+            return fit(experiment, net, listener, clip, task, data, epochs, batchSize, validationSplit, seed, log, monitorDir, t0);
+        } finally {
+            try {
+                listener.close();
+            } catch (IOException e) {
+                log.println("[" + experiment + "] " + clip.label() + ": could not close the monitor files: " + e);
+            }
+        }
+    }
+
+    private static Run fit(String experiment, MultiLayerNetwork net, GradClipListener listener, ClipSpec clip, Task task,
+                           Data data, int epochs, int batchSize, double validationSplit, long seed, PrintStream log,
+                           Path monitorDir, long t0) {
         int nVal = (int) Math.round(data.n() * validationSplit);
         int nTrain = data.n() - nVal;
         int[] order = new int[nTrain];
@@ -95,7 +137,16 @@ public final class Trainer {
             log.println(progressLine(experiment, clip, e, epochs, trainLoss, val[0], valAcc, steps, secs)
                     + (diverged ? "  DIVERGED (stopping this run)" : ""));
         }
-        return new Run(clip, out, new ArrayList<>(listener.records()), diverged, (System.nanoTime() - t0) / 1e9);
+        List<Alert> alerts = listener.monitor() == null ? List.of() : listener.monitor().alerts();
+        if (monitorDir != null && listener.monitor() != null && !listener.monitor().steps().isEmpty()) {
+            try {
+                MonitorPlots.writeAll(listener.monitor(), monitorDir, experiment + " " + clip.label());
+            } catch (IOException e) {
+                log.println("[" + experiment + "] " + clip.label() + ": could not write the monitor plots: " + e);
+            }
+        }
+        return new Run(clip, out, new ArrayList<>(listener.records()), diverged, (System.nanoTime() - t0) / 1e9, alerts,
+                monitorDir);
     }
 
     private static String progressLine(String experiment, ClipSpec clip, int e, int epochs, double loss, double valLoss,
@@ -103,9 +154,15 @@ public final class Trainer {
         double[] norms = steps.stream().mapToDouble(StepRecord::totalNorm).filter(Double::isFinite).sorted().toArray();
         double median = norms.length == 0 ? Double.NaN : norms[norms.length / 2];
         double clipped = steps.stream().mapToDouble(StepRecord::clippedFraction).average().orElse(0);
-        return String.format(Locale.ROOT, "[%s] %-16s epoch %2d/%-2d  loss %-10s val_loss %-10s%s  |g| median %-9s clipped %6s  %5.1f s",
+        String threshold = "";
+        if (clip.adaptive()) {
+            double[] t = steps.stream().mapToDouble(StepRecord::threshold).filter(Double::isFinite).sorted().toArray();
+            threshold = "  threshold median " + (t.length == 0 ? "none" : num(t[t.length / 2]));
+        }
+        return String.format(Locale.ROOT, "[%s] %-16s epoch %2d/%-2d  loss %-10s val_loss %-10s%s  |g| median %-9s clipped %6s%s  %5.1f s",
                 experiment, clip.label(), e, epochs, num(loss), num(valLoss),
-                valAcc == null ? "" : String.format(Locale.ROOT, "  val_acc %.3f", valAcc), num(median), Summary.percent(clipped), secs);
+                valAcc == null ? "" : String.format(Locale.ROOT, "  val_acc %.3f", valAcc), num(median), Summary.percent(clipped),
+                threshold, secs);
     }
 
     static String num(double v) {

@@ -155,6 +155,57 @@ class Dl4jIntegrationTest {
         assertEquals((double) expectClipped / g0.length, rec.clippedFraction(), 1e-12);
     }
 
+    /**
+     * The gradient monitor sees every step with per-tensor names and norms (before and re-measured after), the policy
+     * sets the threshold (AutoClip's first threshold is the first norm itself), and the files it writes read back.
+     */
+    @Test
+    void monitorRecordsPerTensorNormsAndThePolicyThresholds(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        MultiLayerNetwork net = mlp(9, null, 0);
+        Snapshot before = new Snapshot();
+        net.addListeners(before);
+        GradClipListener ours = GradClipListener.attach(net, clipper, ClipSpec.policy("autoclip:10"),
+                GradClipListener.Units.RAW).writeMonitorTo(dir);
+        List<dev.gradclip.monitor.Alert> alerts = new ArrayList<>();
+        ours.addMonitorListener(alerts::add);
+        for (int i = 0; i < 6; i++) net.fit(regressionBatch(12, 20 + i));
+        ours.close();
+        dev.gradclip.monitor.GradientMonitor m = ours.monitor();
+        assertEquals(List.of("0_W", "0_b", "1_W", "1_b", "2_W", "2_b"), m.tensorNames());
+        List<dev.gradclip.monitor.MonitoredStep> steps = m.steps();
+        assertEquals(6, steps.size());
+        dev.gradclip.monitor.StepObservation first = steps.get(0).observation();
+        assertEquals(first.totalNorm(), first.threshold(), "AutoClip: the 10th percentile of one norm is that norm");
+        assertEquals(1.0, first.scale(), 1e-6, "clipped to its own norm: scale norm/(norm + 1e-6)");
+        double[] t = first.tensorNorms();
+        double sq = 0;
+        for (double v : t) sq += v * v;
+        assertEquals(first.totalNorm(), Math.sqrt(sq), 1e-9 * first.totalNorm());
+        float[] g0 = before.grads.get(0);
+        double w0 = 0;
+        for (int i = 0; i < 6 * 10; i++) w0 += (double) g0[i] * g0[i];
+        assertEquals(Math.sqrt(w0), t[0], 1e-6 * t[0], "0_W is the first 60 elements of the flattened gradient");
+        for (int i = 1; i < steps.size(); i++) {
+            dev.gradclip.monitor.StepObservation o = steps.get(i).observation();
+            assertTrue(o.hasThreshold());
+            if (o.clipped()) {
+                assertEquals(o.threshold(), o.totalNormAfter(), 1e-5 * o.threshold(), "re-measured after the clip");
+            } else {
+                assertEquals(o.totalNorm(), o.totalNormAfter());
+            }
+            assertEquals(o.threshold(), ours.records().get(i).threshold());
+        }
+        assertEquals(m.alerts(), alerts);
+        dev.gradclip.monitor.MonitorLog log = dev.gradclip.monitor.MonitorLog.read(dir.resolve("log.jsonl"));
+        assertEquals(6, log.steps().size());
+        assertEquals(first, log.steps().get(0));
+        assertEquals(7, java.nio.file.Files.readAllLines(dir.resolve("log.csv")).size());
+        try (var files = java.nio.file.Files.list(dir)) {
+            assertEquals(1, files.filter(f -> f.getFileName().toString().startsWith("events.out.tfevents.")).count());
+        }
+    }
+
     @Test
     void globalNormWritesTheScaledGradientAndTheNormMatchesNd4j() {
         MultiLayerNetwork net = mlp(5, null, 0);

@@ -54,10 +54,44 @@ class ExperimentsTest {
         }
     }
 
+    /**
+     * The quick demo's outlier regression: 1% of the labels corrupted (x100) makes the unclipped run diverge, while
+     * AutoClip, with no threshold given, trains to a validation MSE far below the (standardized) target variance of 1.
+     */
+    @Test
+    void outlierRegressionUnclippedDivergesAutoClipTrains() {
+        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
+        Datasets.Regression r = Datasets.makeRegression(3000, 30, 10, 0.1, 1.0, 1);
+        Datasets.Outliers o = Datasets.withOutliers(r, 0.01, 100, 2400, 3);
+        assertTrue(o.corrupted() > 10 && o.corrupted() < 50, "about 1% of 2400: " + o.corrupted());
+        Trainer.Data data = new Trainer.Data(o.data().x(), new long[]{30}, o.data().y(), o.data().n());
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        try (Clipper clipper = Clipper.create(Backend.CPU)) {
+            Trainer.Run none = Trainer.fit("test", () -> Models.regressionMlp(30, 25, new Nesterovs(0.01, 0.9), 7),
+                    clipper, ClipSpec.NONE, Trainer.Task.REGRESSION, data, 10, 32, 0.2, 11, quiet);
+            assertTrue(none.diverged(), "unclipped diverges");
+            Trainer.Run auto = Trainer.fit("test", () -> Models.regressionMlp(30, 25, new Nesterovs(0.01, 0.9), 7),
+                    clipper, ClipSpec.policy("autoclip:10"), Trainer.Task.REGRESSION, data, 10, 32, 0.2, 11, quiet);
+            assertFalse(auto.diverged());
+            assertEquals(10, auto.epochs().size());
+            assertTrue(auto.last().valLoss() < 0.1, "validation MSE " + auto.last().valLoss());
+            assertTrue(auto.steps().stream().allMatch(s -> Double.isFinite(s.threshold())), "a threshold every step");
+            assertTrue(auto.alerts(dev.gradclip.monitor.Alert.Kind.EXPLODING) > 0, "the monitor flags the spikes");
+            String verdict = Summary.verdict(List.of(new DemoMain.Experiment("outlier-regression", "", List.of(none, auto), false)));
+            assertEquals("outlier-regression: diverged: none; the unclipped run diverged, the adaptive autoclip:10 "
+                    + "run did not.\n", verdict);
+        }
+    }
+
     @Test
     void clipSpecLabelsRoundTrip() {
+        assertEquals(ClipSpec.Kind.POLICY, ClipSpec.parse("autoclip:10").kind());
+        assertEquals("zclip:2.5:0.97:25", ClipSpec.parse("ZClip:2.5:0.97:25").label());
+        assertTrue(ClipSpec.parse("zclip:2.5").adaptive());
+        assertThrows(IllegalArgumentException.class, () -> ClipSpec.parse("autoclip:200"));
+        assertThrows(IllegalArgumentException.class, () -> ClipSpec.parse("agc:0.01"), "no global threshold");
         for (String s : List.of("none", "value:3", "value:0.5", "norm:1", "layer-norm:2", "global-norm:1",
-                "global-norm-tf:5")) {
+                "global-norm-tf:5", "autoclip:10", "zclip:2.5", "cosine:5:1:100")) {
             assertEquals(s, ClipSpec.parse(s).label());
         }
         assertEquals(ClipSpec.value(3), ClipSpec.parse("value:3.0"));

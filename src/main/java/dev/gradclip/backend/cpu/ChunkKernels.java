@@ -1,6 +1,7 @@
 package dev.gradclip.backend.cpu;
 
 import dev.gradclip.internal.CanonicalFold;
+import dev.gradclip.internal.HalfFloats;
 import java.util.Arrays;
 
 /**
@@ -140,10 +141,15 @@ final class ChunkKernels {
 
     // ---------------------------------------------------------------- clamp: t = x < lo ? lo : x; y = hi < t ? hi : t
 
+    /** Elements per store decision of the clamp loops. */
+    private static final int CLAMP_BLOCK = 64;
+
     /**
-     * Clamps in place as {@code torch.clamp} does on the CPU, writing only the clipped elements.
-     * Returns the number of elements with {@code x < lo || x > hi}; adds to {@code counts[1]} the
-     * non-finite ones and sets {@code counts[2]} to 1 if anything was written.
+     * Clamps in place as {@code torch.clamp} does on the CPU ({@code y = x < lo ? lo : (hi < x ? hi : x)}
+     * for lo ≤ hi; NaN stays as it is), writing only blocks of 64 elements that hold a clipped element.
+     * The counts are branch-free ({@code cond ? 1 : 0}), so the time does not depend on whether a branch
+     * predictor learns the data. Returns the number of elements with {@code x < lo || x > hi}; adds to
+     * {@code counts[1]} the non-finite ones and sets {@code counts[2]} to 1 if anything was written.
      */
     static long clamp(float[] a, int off, int len, float lo, float hi, long[] counts) {
         if (VECTOR) return VectorChunkKernels.clamp(a, off, len, lo, hi, counts);
@@ -154,19 +160,24 @@ final class ChunkKernels {
         long clipped = 0;
         long nonFinite = 0;
         boolean wrote = false;
-        for (int i = off, end = off + len; i < end; i++) {
-            float x = a[i];
-            if (x < lo) {
-                a[i] = lo;
-            } else if (hi < x) {
-                a[i] = hi;
-            } else {
-                if (x != x || x - x != 0) nonFinite++; // NaN stays as it is; an infinite bound keeps ±inf
-                continue;
+        for (int b = off, end = off + len; b < end; b += CLAMP_BLOCK) {
+            int bend = Math.min(b + CLAMP_BLOCK, end);
+            int c = 0;
+            int nf = 0;
+            for (int i = b; i < bend; i++) {
+                float x = a[i];
+                c += (x < lo | hi < x) ? 1 : 0;
+                nf += Math.abs(x) <= Float.MAX_VALUE ? 0 : 1;
             }
-            if (x - x != 0) nonFinite++; // ±inf (NaN never reaches here)
-            clipped++;
-            wrote = true;
+            if (c != 0) {
+                for (int i = b; i < bend; i++) {
+                    float x = a[i];
+                    a[i] = x < lo ? lo : (hi < x ? hi : x);
+                }
+                wrote = true;
+            }
+            clipped += c;
+            nonFinite += nf;
         }
         counts[1] += nonFinite;
         if (wrote) counts[2] = 1;
@@ -177,23 +188,71 @@ final class ChunkKernels {
         long clipped = 0;
         long nonFinite = 0;
         boolean wrote = false;
-        for (int i = off, end = off + len; i < end; i++) {
-            double x = a[i];
-            if (x < lo) {
-                a[i] = lo;
-            } else if (hi < x) {
-                a[i] = hi;
-            } else {
-                if (x != x || x - x != 0) nonFinite++; // NaN stays as it is; an infinite bound keeps ±inf
-                continue;
+        for (int b = off, end = off + len; b < end; b += CLAMP_BLOCK) {
+            int bend = Math.min(b + CLAMP_BLOCK, end);
+            int c = 0;
+            int nf = 0;
+            for (int i = b; i < bend; i++) {
+                double x = a[i];
+                c += (x < lo | hi < x) ? 1 : 0;
+                nf += Math.abs(x) <= Double.MAX_VALUE ? 0 : 1;
             }
-            if (x - x != 0) nonFinite++; // ±inf (NaN never reaches here)
-            clipped++;
-            wrote = true;
+            if (c != 0) {
+                for (int i = b; i < bend; i++) {
+                    double x = a[i];
+                    a[i] = x < lo ? lo : (hi < x ? hi : x);
+                }
+                wrote = true;
+            }
+            clipped += c;
+            nonFinite += nf;
         }
         counts[1] += nonFinite;
         if (wrote) counts[2] = 1;
         return clipped;
+    }
+
+    /**
+     * The clamp of fp16/bf16 bits {@code bits[off, off+len)}, their fp32 values in {@code f[0, len)}: a
+     * clipped element takes the bound's bits {@code lo}/{@code hi} (the bounds rounded to the type).
+     */
+    static long clampBits(short[] bits, int off, float[] f, int len, short lo, short hi, boolean half, long[] counts) {
+        float flo = half ? HalfFloats.halfToFloat(lo) : HalfFloats.bfloat16ToFloat(lo);
+        float fhi = half ? HalfFloats.halfToFloat(hi) : HalfFloats.bfloat16ToFloat(hi);
+        int exp = half ? 0x7c00 : 0x7f80;
+        long clipped = 0;
+        long nonFinite = 0;
+        boolean wrote = false;
+        for (int b = 0; b < len; b += CLAMP_BLOCK) {
+            int bend = Math.min(b + CLAMP_BLOCK, len);
+            int c = 0;
+            int nf = 0;
+            for (int i = b; i < bend; i++) {
+                float x = f[i];
+                c += (x < flo | fhi < x) ? 1 : 0;
+                nf += (bits[off + i] & exp) == exp ? 1 : 0;
+            }
+            if (c != 0) {
+                for (int i = b; i < bend; i++) {
+                    float x = f[i];
+                    bits[off + i] = x < flo ? lo : (fhi < x ? hi : bits[off + i]);
+                }
+                wrote = true;
+            }
+            clipped += c;
+            nonFinite += nf;
+        }
+        counts[1] += nonFinite;
+        if (wrote) counts[2] = 1;
+        return clipped;
+    }
+
+    /** NaN or ±∞ fp16 ({@code half}) or bf16 elements: the exponent is all ones. */
+    static long countNonFinite(short[] bits, int off, int len, boolean half) {
+        int exp = half ? 0x7c00 : 0x7f80;
+        long n = 0;
+        for (int i = off, end = off + len; i < end; i++) n += (bits[i] & exp) == exp ? 1 : 0;
+        return n;
     }
 
     // ---------------------------------------------------------------- scale: y = x * s, NaN rule

@@ -10,6 +10,8 @@ final class ChunkPlan {
     static final int CHUNK = 65_536;
 
     final int chunkCount;
+    /** Elements of the whole set. */
+    final long elements;
     final int[] tensorOf;
     final long[] startOf;
     final int[] lengthOf;
@@ -28,6 +30,9 @@ final class ChunkPlan {
             }
         }
         firstChunk[n] = (int) chunks;
+        long total = 0;
+        for (int t = 0; t < n; t++) total += set.get(t).size();
+        elements = total;
         chunkCount = (int) chunks;
         tensorOf = new int[chunkCount];
         startOf = new long[chunkCount];

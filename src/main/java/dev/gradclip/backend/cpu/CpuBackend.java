@@ -9,39 +9,52 @@ import dev.gradclip.Tensor;
 import dev.gradclip.backend.ClampCounts;
 import dev.gradclip.backend.ClipBackend;
 import dev.gradclip.internal.CanonicalFold;
-import dev.gradclip.internal.HalfFloats;
-import dev.gradclip.internal.Memory;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The pure-Java backend: the reference implementation of docs/canonical-reduction.md and the fallback
- * everywhere. Chunks are independent and each writes its own slot, so splitting them across threads
- * changes nothing in the result. Sets of at least {@value #PARALLEL_THRESHOLD} elements use every core.
+ * The CPU backend: the primitive passes of docs/canonical-reduction.md over host memory (heap arrays and
+ * off-heap memory, both in place). Two implementations of every chunk pass give the same bits: the native
+ * SIMD kernels of {@code libgradclip-cpu} ({@link NativeKernels}; AVX-512, AVX2 or portable C++, chosen at
+ * run time), used when the library loads, and the pure-Java reference ({@link ChunkAccess},
+ * {@link ChunkKernels}), used everywhere else and for a general p's pow terms. The chunk plan
+ * ({@link ChunkPlan}) and the threads ({@link ChunkRunner}) are the same for both.
  */
 public final class CpuBackend implements ClipBackend {
-    static final int PARALLEL_THRESHOLD = 1 << 20;
+    /** Which chunk kernels a backend runs. */
+    public enum Kernels {
+        /** The native kernels where they load, else the Java reference (the default). */
+        AUTO,
+        /** The pure-Java reference. */
+        JAVA,
+        /** The native kernels; the constructor throws when they did not load. */
+        NATIVE
+    }
 
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
-    private static volatile ExecutorService pool;
+    private final ChunkRunner runner;
+    private final boolean useNative;
+    private final AtomicLong chunkWrites = new AtomicLong();
 
-    private final int threads;
-    private final java.util.concurrent.atomic.AtomicLong chunkWrites = new java.util.concurrent.atomic.AtomicLong();
-
-    /** A backend using every available core. */
+    /** A backend using every available core and the best kernels available. */
     public CpuBackend() {
         this(Runtime.getRuntime().availableProcessors());
     }
 
     /** A backend using at most {@code threads} threads (1 = the calling thread only). */
     public CpuBackend(int threads) {
-        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
-        this.threads = threads;
+        this(threads, Kernels.AUTO);
+    }
+
+    /**
+     * A backend with a choice of kernels (JAVA: the reference, e.g. to compare the native kernels with it).
+     *
+     * @throws IllegalStateException for NATIVE when the native kernels are not available here
+     */
+    public CpuBackend(int threads, Kernels kernels) {
+        this.runner = new ChunkRunner(threads);
+        if (kernels == Kernels.NATIVE && !NativeKernels.AVAILABLE) {
+            throw new IllegalStateException("native CPU kernels unavailable: " + NativeKernels.UNAVAILABLE);
+        }
+        this.useNative = kernels != Kernels.JAVA && NativeKernels.AVAILABLE;
     }
 
     @Override
@@ -50,12 +63,41 @@ public final class CpuBackend implements ClipBackend {
     }
 
     public int threads() {
-        return threads;
+        return runner.threads();
     }
 
     /** Chunks this backend has written to so far (a chunk whose values did not change is not written). */
     public long chunkWrites() {
         return chunkWrites.get();
+    }
+
+    /** The kernels this backend runs: "native avx512", "native avx2", "native scalar" or "java". */
+    public String kernels() {
+        return useNative ? "native " + NativeKernels.isa() : "java";
+    }
+
+    /** Why the native kernels are not used by default (null when they are). */
+    public static String nativeUnavailableReason() {
+        return NativeKernels.AVAILABLE ? null : NativeKernels.UNAVAILABLE;
+    }
+
+    /**
+     * Forces the native kernels' instruction-set path ("scalar", "avx2", "avx512") for every CPU backend of
+     * this JVM, as {@code -Dgradclip.cpu.isa} does; false (nothing changed) when the CPU lacks it or the
+     * native kernels are unavailable. Every path gives the same bits; this exists to test that.
+     */
+    public static boolean selectNativeIsa(String isa) {
+        return NativeKernels.AVAILABLE && NativeKernels.setIsa(isa);
+    }
+
+    /** The native kernels' active instruction-set path, or null when they are unavailable. */
+    public static String nativeIsa() {
+        return NativeKernels.isa();
+    }
+
+    /** Whether this CPU has an instruction-set path of the native kernels. */
+    public static boolean nativeIsaSupported(String isa) {
+        return NativeKernels.AVAILABLE && NativeKernels.isaSupported(isa);
     }
 
     @Override
@@ -72,28 +114,65 @@ public final class CpuBackend implements ClipBackend {
         // the worker pool is shared by all CPU backends and made of daemon threads
     }
 
+    /** The native table of a set, or null when this pass runs in Java. */
+    private NativeKernels.Table nativeTable(GradientSet set) {
+        if (!useNative) return null;
+        NativeKernels.Table t = new NativeKernels.Table(set);
+        return t.usable ? t : null;
+    }
+
     // ================================================================ passes
 
     @Override
     public long countNonFinite(GradientSet set) {
         ChunkPlan plan = new ChunkPlan(set);
-        long[] nonFinite = new long[plan.chunkCount];
-        forEachChunk(plan, (c, sc) -> nonFinite[c] = countNonFinite(set.get(plan.tensorOf[c]), plan.startOf[c], plan.lengthOf[c], sc));
-        return sum(nonFinite);
+        NativeKernels.Table table = nativeTable(set);
+        AtomicLong total = new AtomicLong();
+        runner.run(plan, (from, to, sc) -> {
+            long n = 0;
+            if (table != null) {
+                long[] out = new long[3];
+                NativeKernels.run(NativeCpuLibrary.OP_COUNT_NONFINITE, table, plan, from, to, 0, null, null, out);
+                n = out[0];
+            } else {
+                for (int c = from; c < to; c++) {
+                    n += ChunkAccess.countNonFinite(set.get(plan.tensorOf[c]), plan.startOf[c], plan.lengthOf[c], sc);
+                }
+            }
+            total.addAndGet(n);
+        });
+        return total.get();
     }
 
     @Override
     public ClampCounts clamp(GradientSet set, double min, double max) {
         ChunkPlan plan = new ChunkPlan(set);
-        long[] clipped = new long[plan.chunkCount];
-        long[] nonFinite = new long[plan.chunkCount];
-        forEachChunk(plan, (c, sc) -> {
-            sc.counts[1] = 0;
-            clipped[c] = clampChunk(set.get(plan.tensorOf[c]), plan.startOf[c], plan.lengthOf[c], min, max, sc);
-            nonFinite[c] = sc.counts[1];
-            if (sc.counts[2] != 0) chunkWrites.incrementAndGet();
+        NativeKernels.Table table = nativeTable(set);
+        AtomicLong clipped = new AtomicLong();
+        AtomicLong nonFinite = new AtomicLong();
+        runner.run(plan, (from, to, sc) -> {
+            if (table != null) {
+                long[] out = new long[3];
+                NativeKernels.run(NativeCpuLibrary.OP_CLAMP, table, plan, from, to, 0, NativeKernels.bounds(min, max), null, out);
+                clipped.addAndGet(out[0]);
+                nonFinite.addAndGet(out[1]);
+                chunkWrites.addAndGet(out[2]);
+                return;
+            }
+            long cl = 0;
+            long nf = 0;
+            long writes = 0;
+            for (int c = from; c < to; c++) {
+                sc.counts[1] = 0;
+                cl += ChunkAccess.clampChunk(set.get(plan.tensorOf[c]), plan.startOf[c], plan.lengthOf[c], min, max, sc);
+                nf += sc.counts[1];
+                writes += sc.counts[2];
+            }
+            clipped.addAndGet(cl);
+            nonFinite.addAndGet(nf);
+            chunkWrites.addAndGet(writes);
         });
-        return new ClampCounts(sum(clipped), sum(nonFinite));
+        return new ClampCounts(clipped.get(), nonFinite.get());
     }
 
     @Override
@@ -122,12 +201,20 @@ public final class CpuBackend implements ClipBackend {
         }
         if (written > 0) {
             ChunkPlan plan = new ChunkPlan(set);
-            forEachChunk(plan, (c, sc) -> {
-                int t = plan.tensorOf[c];
-                if (writes[t]) {
-                    scaleChunk(set.get(t), plan.startOf[c], plan.lengthOf[c], tensorScales[t], sc);
-                    chunkWrites.incrementAndGet();
+            NativeKernels.Table table = nativeTable(set);
+            runner.run(plan, (from, to, sc) -> {
+                long chunks = 0;
+                for (int c = from; c < to; c++) chunks += writes[plan.tensorOf[c]] ? 1 : 0;
+                if (table != null) {
+                    // the native pass skips the chunks of tensors whose applied scale is 1 by the same rule
+                    NativeKernels.run(NativeCpuLibrary.OP_SCALE, table, plan, from, to, 0, tensorScales, null, new long[3]);
+                } else {
+                    for (int c = from; c < to; c++) {
+                        int t = plan.tensorOf[c];
+                        if (writes[t]) ChunkAccess.scaleChunk(set.get(t), plan.startOf[c], plan.lengthOf[c], tensorScales[t], sc);
+                    }
                 }
+                chunkWrites.addAndGet(chunks);
             });
         }
         return written;
@@ -149,27 +236,40 @@ public final class CpuBackend implements ClipBackend {
 
     /**
      * One norm pass: chunk partials, tensor sums, non-finite count. For a general p, {@code divisors[t]}
-     * is m_t: a tensor whose m_t is 0, NaN or inf has +0.0 partials; the others sum (|x|/m_t)^p.
+     * is m_t: a tensor whose m_t is 0, NaN or inf has +0.0 partials; the others sum (|x|/m_t)^p (in Java:
+     * pow differs between libraries, and the JDK's is the reference).
      */
     private Pass pass(GradientSet set, ChunkPlan plan, NormType p, double[] divisors) {
         double[] partial = new double[plan.chunkCount];
-        long[] nonFinite = new long[plan.chunkCount];
-        forEachChunk(plan, (c, sc) -> {
-            int ti = plan.tensorOf[c];
-            double div = 1.0;
-            if (divisors != null) {
-                div = divisors[ti];
-                if (!(div > 0.0 && div < Double.POSITIVE_INFINITY)) {
-                    partial[c] = 0.0;
-                    return;
-                }
+        AtomicLong nonFinite = new AtomicLong();
+        NativeKernels.Table table = divisors == null ? nativeTable(set) : null;
+        int kind = p.isInfinity() ? NativeKernels.KIND_INF : p.p() == 1.0 ? NativeKernels.KIND_L1 : NativeKernels.KIND_L2;
+        runner.run(plan, (from, to, sc) -> {
+            if (table != null) {
+                long[] out = new long[3];
+                NativeKernels.run(NativeCpuLibrary.OP_NORMS, table, plan, from, to, kind, null, partial, out);
+                nonFinite.addAndGet(out[0]);
+                return;
             }
-            Tensor t = set.get(ti);
-            double s = chunkSum(t, plan.startOf[c], plan.lengthOf[c], p, div, sc);
-            partial[c] = s;
-            // a finite sum of the terms proves every element finite: count only otherwise (the
-            // converse fails: fp64 squares can overflow, so a non-finite partial is counted exactly)
-            nonFinite[c] = Double.isFinite(s) ? 0 : countNonFinite(t, plan.startOf[c], plan.lengthOf[c], sc);
+            long nf = 0;
+            for (int c = from; c < to; c++) {
+                int ti = plan.tensorOf[c];
+                double div = 1.0;
+                if (divisors != null) {
+                    div = divisors[ti];
+                    if (!(div > 0.0 && div < Double.POSITIVE_INFINITY)) {
+                        partial[c] = 0.0;
+                        continue;
+                    }
+                }
+                Tensor t = set.get(ti);
+                double s = ChunkAccess.chunkSum(t, plan.startOf[c], plan.lengthOf[c], p.p(), p.isInfinity(), div, sc);
+                partial[c] = s;
+                // a finite sum of the terms proves every element finite: count only otherwise (the
+                // converse fails: fp64 squares can overflow, so a non-finite partial is counted exactly)
+                if (!Double.isFinite(s)) nf += ChunkAccess.countNonFinite(t, plan.startOf[c], plan.lengthOf[c], sc);
+            }
+            nonFinite.addAndGet(nf);
         });
         boolean max = p.isInfinity();
         double[] lanes = new double[CanonicalFold.LANES];
@@ -178,287 +278,6 @@ public final class CpuBackend implements ClipBackend {
             int first = plan.firstChunk[t];
             tensorSums[t] = CanonicalFold.reduce(partial, first, plan.firstChunk[t + 1] - first, max, lanes);
         }
-        return new Pass(partial, tensorSums, sum(nonFinite));
-    }
-
-    // ================================================================ one chunk of one tensor
-
-    private static final class Scratch {
-        final double[] lanes = new double[CanonicalFold.LANES];
-        final float[] f = new float[ChunkPlan.CHUNK];
-        final double[] d = new double[ChunkPlan.CHUNK];
-        final short[] s = new short[ChunkPlan.CHUNK];
-        final long[] counts = new long[3];
-    }
-
-    /** A chunk as an array and an offset: the tensor's own array, or the scratch copy of off-heap memory. */
-    private static float[] floats(Tensor t, long start, int len, Scratch sc, int[] off) {
-        if (t instanceof Tensor.HeapFloats a) {
-            off[0] = a.offset() + (int) start;
-            return a.array();
-        }
-        Memory.read(((Tensor.OffHeap) t).address() + start * 4, sc.f, 0, len);
-        off[0] = 0;
-        return sc.f;
-    }
-
-    private static double[] doubles(Tensor t, long start, int len, Scratch sc, int[] off) {
-        if (t instanceof Tensor.HeapDoubles a) {
-            off[0] = a.offset() + (int) start;
-            return a.array();
-        }
-        Memory.read(((Tensor.OffHeap) t).address() + start * 8, sc.d, 0, len);
-        off[0] = 0;
-        return sc.d;
-    }
-
-    private static short[] shorts(Tensor t, long start, int len, Scratch sc, int[] off) {
-        if (t instanceof Tensor.HeapShorts a) {
-            off[0] = a.offset() + (int) start;
-            return a.array();
-        }
-        Memory.read(((Tensor.OffHeap) t).address() + start * 2, sc.s, 0, len);
-        off[0] = 0;
-        return sc.s;
-    }
-
-    /** Writes a scratch copy back to off-heap memory (heap arrays were modified in place). */
-    private static void writeBack(Tensor t, long start, int len, Object scratch) {
-        if (!(t instanceof Tensor.OffHeap o)) return;
-        long address = o.address() + start * t.dtype().byteSize();
-        if (scratch instanceof float[] f) Memory.write(address, f, 0, len);
-        else if (scratch instanceof double[] d) Memory.write(address, d, 0, len);
-        else Memory.write(address, (short[]) scratch, 0, len);
-    }
-
-    /** Widens a chunk of fp16/bf16 bits into {@code sc.f}. */
-    private static float[] widen(short[] bits, int off, int len, DType dtype, Scratch sc) {
-        float[] f = sc.f;
-        if (dtype == DType.FLOAT16) {
-            for (int i = 0; i < len; i++) f[i] = HalfFloats.halfToFloat(bits[off + i]);
-        } else {
-            for (int i = 0; i < len; i++) f[i] = HalfFloats.bfloat16ToFloat(bits[off + i]);
-        }
-        return f;
-    }
-
-    private static double chunkSum(Tensor t, long start, int len, NormType p, double div, Scratch sc) {
-        int[] off = new int[1];
-        if (t.dtype() == DType.FLOAT64) {
-            double[] a = doubles(t, start, len, sc, off);
-            if (p.p() == 2.0) return ChunkKernels.sumSquares(a, off[0], len, sc.lanes);
-            if (p.p() == 1.0) return ChunkKernels.sumAbs(a, off[0], len, sc.lanes);
-            if (p.isInfinity()) return ChunkKernels.maxAbs(a, off[0], len, sc.lanes);
-            return ChunkKernels.sumPowScaled(a, off[0], len, p.p(), div, sc.lanes);
-        }
-        float[] a;
-        if (t.dtype() == DType.FLOAT32) {
-            a = floats(t, start, len, sc, off);
-        } else {
-            a = widen(shorts(t, start, len, sc, off), off[0], len, t.dtype(), sc);
-            off[0] = 0;
-        }
-        if (p.p() == 2.0) return ChunkKernels.sumSquares(a, off[0], len, sc.lanes);
-        if (p.p() == 1.0) return ChunkKernels.sumAbs(a, off[0], len, sc.lanes);
-        if (p.isInfinity()) return ChunkKernels.maxAbs(a, off[0], len, sc.lanes);
-        return ChunkKernels.sumPowScaled(a, off[0], len, p.p(), div, sc.lanes);
-    }
-
-    private static long countNonFinite(Tensor t, long start, int len, Scratch sc) {
-        int[] off = new int[1];
-        switch (t.dtype()) {
-            case FLOAT64:
-                return ChunkKernels.countNonFinite(doubles(t, start, len, sc, off), off[0], len);
-            case FLOAT32:
-                return ChunkKernels.countNonFinite(floats(t, start, len, sc, off), off[0], len);
-            default:
-                short[] bits = shorts(t, start, len, sc, off);
-                long n = 0;
-                for (int i = 0; i < len; i++) {
-                    // exponent all ones: infinity or NaN, in both fp16 (5 bits) and bf16 (8 bits)
-                    int h = bits[off[0] + i];
-                    boolean nonFinite = t.dtype() == DType.FLOAT16 ? (h & 0x7c00) == 0x7c00 : (h & 0x7f80) == 0x7f80;
-                    if (nonFinite) n++;
-                }
-                return n;
-        }
-    }
-
-    /** Clamps one chunk; returns the clipped count and leaves the non-finite count in {@code sc.counts[1]}. */
-    private static long clampChunk(Tensor t, long start, int len, double min, double max, Scratch sc) {
-        int[] off = new int[1];
-        sc.counts[2] = 0;
-        switch (t.dtype()) {
-            case FLOAT64: {
-                double[] a = doubles(t, start, len, sc, off);
-                long clipped = ChunkKernels.clamp(a, off[0], len, min, max, sc.counts);
-                if (sc.counts[2] != 0) writeBack(t, start, len, a);
-                return clipped;
-            }
-            case FLOAT32: {
-                float[] a = floats(t, start, len, sc, off);
-                long clipped = ChunkKernels.clamp(a, off[0], len, (float) min, (float) max, sc.counts);
-                if (sc.counts[2] != 0) writeBack(t, start, len, a);
-                return clipped;
-            }
-            default: {
-                boolean half = t.dtype() == DType.FLOAT16;
-                float lo = half ? HalfFloats.roundToHalf(min) : HalfFloats.roundToBfloat16(min);
-                float hi = half ? HalfFloats.roundToHalf(max) : HalfFloats.roundToBfloat16(max);
-                short[] bits = shorts(t, start, len, sc, off);
-                long clipped = 0;
-                long nonFinite = 0;
-                boolean wrote = false;
-                for (int i = off[0], end = off[0] + len; i < end; i++) {
-                    float x = half ? HalfFloats.halfToFloat(bits[i]) : HalfFloats.bfloat16ToFloat(bits[i]);
-                    float y;
-                    if (x < lo) {
-                        y = lo;
-                    } else if (hi < x) {
-                        y = hi;
-                    } else {
-                        if (x != x || x - x != 0) nonFinite++;
-                        continue;
-                    }
-                    if (x - x != 0) nonFinite++;
-                    clipped++;
-                    bits[i] = half ? HalfFloats.floatToHalf(y) : HalfFloats.floatToBfloat16(y);
-                    wrote = true;
-                }
-                sc.counts[1] += nonFinite;
-                if (wrote) {
-                    sc.counts[2] = 1;
-                    writeBack(t, start, len, bits);
-                }
-                return clipped;
-            }
-        }
-    }
-
-    /**
-     * A NaN scale counts as normal here (it propagates the same either way); a 0, subnormal or infinite
-     * fp32 scale has lost the fp64 scale's precision, so those tensors are multiplied in fp64 instead.
-     */
-    static boolean isNormalFloat(float s) {
-        return s != s || (Math.abs(s) >= Float.MIN_NORMAL && Math.abs(s) <= Float.MAX_VALUE);
-    }
-
-    /**
-     * {@code y = x * scale}: one fp32 multiply by {@code (float) scale} (fp64 storage: by {@code scale}), RNE to
-     * storage, with the NaN rule of ChunkKernels.scale (fp16/bf16 NaN payloads survive the widening: the quiet
-     * bit 0x00400000 of the fp32 value narrows to 0x0200 / 0x0040, and 0x7fc00000 to 0x7e00 / 0x7fc0).
-     */
-    private static void scaleChunk(Tensor t, long start, int len, double scale, Scratch sc) {
-        int[] off = new int[1];
-        switch (t.dtype()) {
-            case FLOAT64: {
-                double[] a = doubles(t, start, len, sc, off);
-                ChunkKernels.scale(a, off[0], len, scale);
-                writeBack(t, start, len, a);
-                return;
-            }
-            case FLOAT32: {
-                float[] a = floats(t, start, len, sc, off);
-                if (isNormalFloat((float) scale)) ChunkKernels.scale(a, off[0], len, (float) scale);
-                else ChunkKernels.scaleWide(a, off[0], len, scale);
-                writeBack(t, start, len, a);
-                return;
-            }
-            default: {
-                short[] bits = shorts(t, start, len, sc, off);
-                float[] f = widen(bits, off[0], len, t.dtype(), sc);
-                if (isNormalFloat((float) scale)) ChunkKernels.scale(f, 0, len, (float) scale);
-                else ChunkKernels.scaleWide(f, 0, len, scale);
-                if (t.dtype() == DType.FLOAT16) {
-                    for (int i = 0; i < len; i++) bits[off[0] + i] = HalfFloats.floatToHalf(f[i]);
-                } else {
-                    for (int i = 0; i < len; i++) bits[off[0] + i] = HalfFloats.floatToBfloat16(f[i]);
-                }
-                writeBack(t, start, len, bits);
-            }
-        }
-    }
-
-    // ================================================================ running chunks on the cores
-
-    @FunctionalInterface
-    private interface ChunkTask {
-        void run(int chunk, Scratch scratch);
-    }
-
-    /** Runs {@code task} on every chunk; contiguous ranges of chunks with about equal elements per thread. */
-    private void forEachChunk(ChunkPlan plan, ChunkTask task) {
-        long elements = 0;
-        for (int c = 0; c < plan.chunkCount; c++) elements += plan.lengthOf[c];
-        int parts = (elements < PARALLEL_THRESHOLD) ? 1 : Math.min(threads, plan.chunkCount);
-        if (parts <= 1) {
-            Scratch sc = SCRATCH.get();
-            for (int c = 0; c < plan.chunkCount; c++) task.run(c, sc);
-            return;
-        }
-        int[] bounds = new int[parts + 1];
-        long perPart = (elements + parts - 1) / parts;
-        long acc = 0;
-        int k = 1;
-        for (int c = 0; c < plan.chunkCount && k < parts; c++) {
-            acc += plan.lengthOf[c];
-            if (acc >= perPart * k) bounds[k++] = c + 1;
-        }
-        while (k <= parts) bounds[k++] = plan.chunkCount;
-        ExecutorService workers = pool(threads);
-        List<Future<?>> futures = new ArrayList<>(parts - 1);
-        for (int part = 1; part < parts; part++) {
-            int from = bounds[part];
-            int to = bounds[part + 1];
-            futures.add(workers.submit(() -> {
-                Scratch sc = SCRATCH.get();
-                for (int c = from; c < to; c++) task.run(c, sc);
-            }));
-        }
-        Scratch sc = SCRATCH.get();
-        RuntimeException failure = null;
-        try {
-            for (int c = bounds[0]; c < bounds[1]; c++) task.run(c, sc);
-        } catch (RuntimeException e) {
-            failure = e;
-        }
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (failure == null) failure = new IllegalStateException("interrupted while clipping", e);
-            }
-        }
-        if (failure != null) throw failure;
-    }
-
-    private static ExecutorService pool(int threads) {
-        ExecutorService p = pool;
-        if (p == null) {
-            synchronized (CpuBackend.class) {
-                p = pool;
-                if (p == null) {
-                    int n = Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
-                    p = Executors.newFixedThreadPool(Math.max(n, threads - 1), r -> {
-                        Thread th = new Thread(r, "gradclip-cpu");
-                        th.setDaemon(true);
-                        return th;
-                    });
-                    pool = p;
-                }
-            }
-        }
-        return p;
-    }
-
-    private static long sum(long[] values) {
-        long s = 0;
-        for (long v : values) s += v;
-        return s;
+        return new Pass(partial, tensorSums, nonFinite.get());
     }
 }

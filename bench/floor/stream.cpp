@@ -1,0 +1,135 @@
+// The physical floor of the gradclip benchmarks (issue #10): STREAM-style passes over the same number
+// of bytes as each shape set's gradients, on all cores (OpenMP, static schedule: one contiguous part
+// per thread), under the same protocol as the benchmarked operations: before every timed pass the
+// working buffer is restored from a pristine copy (untimed), then one pass is timed.
+//   read   s += b[i]            (bytes: size)        -- what norms / not clipping must read
+//   copy   c[i] = b[i]          (bytes: 2 x size)    -- for reference (write-allocate makes it costlier)
+//   scale  b[i] = b[i] * s      (bytes: 2 x size)    -- in-place read+write, what clip by value and the
+//                                                       scale pass of the global clip must move
+// Usage: stream <min-seconds-per-kernel> <bytes>...   Prints one JSON object on stdout.
+// Build: g++ -O3 -march=native -fopenmp -o stream stream.cpp  (bench/run does it).
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+static float* alloc(size_t n) {
+    void* p = nullptr;
+    if (posix_memalign(&p, 64, std::max<size_t>(n, 1) * sizeof(float)) != 0) {
+        std::fprintf(stderr, "stream: cannot allocate %zu floats\n", n);
+        std::exit(1);
+    }
+    return static_cast<float*>(p);
+}
+
+// 8 floats (GCC vector extension: AVX registers where the machine has them, else pairs of SSE ones)
+typedef float v8 __attribute__((vector_size(32)));
+static inline v8 load8(const float* p) {
+    v8 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void restore(float* dst, const float* src, size_t n) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) dst[i] = src[i];
+}
+
+volatile float g_sink;
+
+int main(int argc, char** argv) {
+    if (argc < 3) {
+        std::fprintf(stderr, "usage: stream <min-seconds-per-kernel> <bytes>...\n");
+        return 2;
+    }
+    double min_s = std::atof(argv[1]);
+    volatile float scale_factor = 0.999f;
+    std::printf("{\"threads\": %d, \"compiler\": \"%s\", \"sizes\": [", omp_get_max_threads(), __VERSION__);
+    for (int a = 2; a < argc; a++) {
+        size_t bytes = std::strtoull(argv[a], nullptr, 10);
+        size_t n = bytes / sizeof(float);
+        float* pristine = alloc(n);
+        float* b = alloc(n);
+        float* c = alloc(n);
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            pristine[i] = static_cast<float>((i * 2654435761u) % 1000u) * 1e-3f - 0.5f;
+            b[i] = 0;
+            c[i] = 0;
+        }
+        double gbps[3];
+        int reps_out[3];
+        for (int k = 0; k < 3; k++) {
+            std::vector<double> times;
+            double total = 0;
+            for (int w = 0; w < 2; w++) {  // warm-up passes, untimed
+                restore(b, pristine, n);
+            }
+            while (times.size() < 5 || (total < min_s && times.size() < 2000)) {
+                restore(b, pristine, n);
+                double t0 = omp_get_wtime();
+                if (k == 0) {
+                    float s = 0;
+#pragma omp parallel reduction(+ : s)
+                    {
+                        // one contiguous part per thread, 8 independent 8-float accumulators:
+                        // bound by memory, not by the latency of one add chain
+                        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+                        size_t from = n * id / nt, to = n * (id + 1) / nt;
+                        v8 a0 = {}, a1 = {}, a2 = {}, a3 = {}, a4 = {}, a5 = {}, a6 = {}, a7 = {};
+                        size_t i = from;
+                        for (; i + 64 <= to; i += 64) {
+                            a0 += load8(b + i);
+                            a1 += load8(b + i + 8);
+                            a2 += load8(b + i + 16);
+                            a3 += load8(b + i + 24);
+                            a4 += load8(b + i + 32);
+                            a5 += load8(b + i + 40);
+                            a6 += load8(b + i + 48);
+                            a7 += load8(b + i + 56);
+                        }
+                        v8 v = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
+                        float t = 0;
+                        for (int j = 0; j < 8; j++) t += v[j];
+                        for (; i < to; i++) t += b[i];
+                        s += t;
+                    }
+                    g_sink = s;
+                } else if (k == 1) {
+#pragma omp parallel for simd schedule(static)
+                    for (size_t i = 0; i < n; i++) c[i] = b[i];
+                } else {
+                    float f = scale_factor;
+#pragma omp parallel for simd schedule(static)
+                    for (size_t i = 0; i < n; i++) b[i] = b[i] * f;
+                }
+                double t = omp_get_wtime() - t0;
+                times.push_back(t);
+                total += t;
+            }
+            std::sort(times.begin(), times.end());
+            double med = times.size() % 2 ? times[times.size() / 2]
+                                          : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
+            double moved = static_cast<double>(n * sizeof(float)) * (k == 0 ? 1 : 2);
+            gbps[k] = moved / med / 1e9;
+            reps_out[k] = static_cast<int>(times.size());
+            g_sink = g_sink + c[n / 2] + b[n / 3];
+        }
+        std::printf("%s{\"bytes\": %zu, \"read_gbps\": %.3f, \"copy_gbps\": %.3f, \"scale_gbps\": %.3f, "
+                    "\"reps\": [%d, %d, %d]}",
+                    a == 2 ? "" : ", ", n * sizeof(float), gbps[0], gbps[1], gbps[2], reps_out[0], reps_out[1],
+                    reps_out[2]);
+        std::fflush(stdout);
+        std::fprintf(stderr, "[floor] %zu bytes: read %.1f GB/s, copy %.1f GB/s, scale in place %.1f GB/s\n",
+                     n * sizeof(float), gbps[0], gbps[1], gbps[2]);
+        std::free(pristine);
+        std::free(b);
+        std::free(c);
+    }
+    std::printf("]}\n");
+    return 0;
+}

@@ -1,0 +1,27 @@
+package dev.gradclip.torch;
+
+import dev.gradclip.GradientSet;
+import java.util.List;
+import java.util.Objects;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Gradients as gradclip views, with their parameter names and the libtorch tensors they view ({@code torch}
+ * keeps the tensors referenced, so their memory stays alive as long as this object is reachable).
+ */
+public record NamedGradients(List<String> names, GradientSet gradients, List<Tensor> tensors) {
+    public NamedGradients {
+        names = List.copyOf(Objects.requireNonNull(names, "names"));
+        Objects.requireNonNull(gradients, "gradients");
+        tensors = List.copyOf(Objects.requireNonNull(tensors, "tensors"));
+        if (names.size() != gradients.size() || tensors.size() != gradients.size()) {
+            throw new IllegalArgumentException("names, views and tensors differ in length");
+        }
+    }
+
+    /** Whether any gradient lives in CUDA memory. */
+    public boolean onCuda() {
+        for (Tensor t : tensors) if (t.is_cuda()) return true;
+        return false;
+    }
+}

@@ -1,0 +1,201 @@
+// cpu_api.cpp - the entry points of libgradclip-cpu: argument checks, the walk over a range of chunks,
+// and the choice of the instruction-set path (once, at first use; GRADCLIP_CPU_ISA or gccpu_set_isa()
+// override it). Dispatch is one indirect call per chunk through a table of the kernels compiled for that
+// path (the same idea as PyTorch's DispatchStub / simdjson's implementation table: compile every variant,
+// pick by cpuid at run time, never execute an instruction the CPU lacks).
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include "cpu_internal.h"
+
+namespace gccpu {
+namespace {
+
+bool cpu_has(int isa) {
+  switch (isa) {
+    case GCCPU_ISA_SCALAR: return true;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    case GCCPU_ISA_AVX2:
+      __builtin_cpu_init();
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("bmi2") &&
+             __builtin_cpu_supports("popcnt");
+    case GCCPU_ISA_AVX512:
+      // libgcc also checks XCR0 (the OS saves the zmm/k state) before reporting avx512*
+      __builtin_cpu_init();
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && cpu_has(GCCPU_ISA_AVX2);
+#endif
+    default: return false;
+  }
+}
+
+const KernelTable* table_for(int isa) {
+  switch (isa) {
+#if defined(__x86_64__)
+    case GCCPU_ISA_AVX512: return &kAvx512Table;
+    case GCCPU_ISA_AVX2: return &kAvx2Table;
+#endif
+    default: return &kScalarTable;
+  }
+}
+
+int best_isa() {
+  if (cpu_has(GCCPU_ISA_AVX512)) return GCCPU_ISA_AVX512;
+  if (cpu_has(GCCPU_ISA_AVX2)) return GCCPU_ISA_AVX2;
+  return GCCPU_ISA_SCALAR;
+}
+
+// The initial path: the best one, or GRADCLIP_CPU_ISA when it names a path this CPU has.
+int initial_isa() {
+  int isa = best_isa();
+  const char* env = std::getenv("GRADCLIP_CPU_ISA");
+  if (env != nullptr) {
+    int want = -1;
+    if (std::strcmp(env, "scalar") == 0) want = GCCPU_ISA_SCALAR;
+    else if (std::strcmp(env, "avx2") == 0) want = GCCPU_ISA_AVX2;
+    else if (std::strcmp(env, "avx512") == 0) want = GCCPU_ISA_AVX512;
+    if (want >= 0 && cpu_has(want)) isa = want;
+  }
+  return isa;
+}
+
+std::atomic<const KernelTable*>& active() {
+  static std::atomic<const KernelTable*> a{table_for(initial_isa())};
+  return a;
+}
+
+int64_t chunks_of(int64_t count) { return count / GCCPU_CHUNK + (count % GCCPU_CHUNK != 0 ? 1 : 0); }
+
+int elem_size(int32_t dtype) { return dtype == GCCPU_F64 ? 8 : dtype == GCCPU_F32 ? 4 : 2; }
+
+// Checks a table and a range; GCCPU_OK when every chunk of the range exists and every tensor is usable.
+int check_range(const gccpu_tensor* t, int64_t nt, int64_t first, int64_t nchunks) {
+  if (nt < 0 || first < 0 || nchunks < 0) return GCCPU_ERR_INVALID_ARGUMENT;
+  if (nchunks == 0) return GCCPU_OK;
+  if (t == nullptr || nt == 0) return GCCPU_ERR_INVALID_ARGUMENT;
+  int64_t avail = 0;
+  for (int64_t i = 0; i < nt; ++i) {
+    const gccpu_tensor& x = t[i];
+    if (x.count < 0 || x.dtype < GCCPU_F32 || x.dtype > GCCPU_BF16) return GCCPU_ERR_INVALID_ARGUMENT;
+    if (x.count > 0 && x.data == nullptr) return GCCPU_ERR_INVALID_ARGUMENT;
+    if (reinterpret_cast<uintptr_t>(x.data) % static_cast<uintptr_t>(elem_size(x.dtype)) != 0) return GCCPU_ERR_INVALID_ARGUMENT;
+    if (x.count > INT64_MAX / 8) return GCCPU_ERR_INVALID_ARGUMENT;  // no byte offset may overflow
+    avail += chunks_of(x.count);
+    if (i == 0) {
+      if (first > avail) return GCCPU_ERR_INVALID_ARGUMENT;
+      avail -= first;
+    }
+    if (avail >= nchunks) return GCCPU_OK;
+  }
+  return GCCPU_ERR_INVALID_ARGUMENT;
+}
+
+// Calls f(tensor index, tensor, start, len) for every chunk of a checked range, in order.
+template <class F> void walk(const gccpu_tensor* t, int64_t first, int64_t nchunks, F&& f) {
+  int64_t ti = 0, k = first;
+  for (int64_t c = 0; c < nchunks; ++c, ++k) {
+    while (k * GCCPU_CHUNK >= t[ti].count) { ++ti; k = 0; }
+    const int64_t start = k * GCCPU_CHUNK;
+    const int64_t rest = t[ti].count - start;
+    f(c, ti, t[ti], start, static_cast<int32_t>(rest < GCCPU_CHUNK ? rest : GCCPU_CHUNK));
+  }
+}
+
+bool is_finite(double d) { return d - d == 0.0; }
+
+}  // namespace
+}  // namespace gccpu
+
+using namespace gccpu;
+
+extern "C" {
+
+GCCPU_API int gccpu_norms(const gccpu_tensor* tensors, int64_t ntensors, int64_t first_chunk, int64_t nchunks,
+                          int32_t kind, double* partials, int64_t* nonfinite) {
+  if (kind != GCCPU_NORM_L1 && kind != GCCPU_NORM_L2 && kind != GCCPU_NORM_INF) return GCCPU_ERR_INVALID_ARGUMENT;
+  if (nonfinite == nullptr || (nchunks > 0 && partials == nullptr)) return GCCPU_ERR_INVALID_ARGUMENT;
+  const int rc = check_range(tensors, ntensors, first_chunk, nchunks);
+  if (rc != GCCPU_OK) return rc;
+  const KernelTable* k = active().load(std::memory_order_relaxed);
+  int64_t nf = 0;
+  walk(tensors, first_chunk, nchunks, [&](int64_t c, int64_t, const gccpu_tensor& t, int64_t start, int32_t len) {
+    const double s = k->chunk_sum(t.data, t.dtype, start, len, kind);
+    partials[c] = s;
+    // a finite sum of the terms proves every element finite; count only the other chunks
+    if (!is_finite(s)) nf += k->count_nonfinite(t.data, t.dtype, start, len);
+  });
+  *nonfinite += nf;
+  return GCCPU_OK;
+}
+
+GCCPU_API int gccpu_count_nonfinite(const gccpu_tensor* tensors, int64_t ntensors, int64_t first_chunk,
+                                    int64_t nchunks, int64_t* nonfinite) {
+  if (nonfinite == nullptr) return GCCPU_ERR_INVALID_ARGUMENT;
+  const int rc = check_range(tensors, ntensors, first_chunk, nchunks);
+  if (rc != GCCPU_OK) return rc;
+  const KernelTable* k = active().load(std::memory_order_relaxed);
+  int64_t nf = 0;
+  walk(tensors, first_chunk, nchunks, [&](int64_t, int64_t, const gccpu_tensor& t, int64_t start, int32_t len) {
+    nf += k->count_nonfinite(t.data, t.dtype, start, len);
+  });
+  *nonfinite += nf;
+  return GCCPU_OK;
+}
+
+GCCPU_API int gccpu_clamp(const gccpu_tensor* tensors, int64_t ntensors, int64_t first_chunk, int64_t nchunks,
+                          const gccpu_bounds* bounds, int64_t* counts) {
+  if (bounds == nullptr || counts == nullptr) return GCCPU_ERR_INVALID_ARGUMENT;
+  // NaN bounds or lo > hi are refused (the rule above assumes lo <= hi)
+  if (!(bounds->lo64 <= bounds->hi64) || !(bounds->lo32 <= bounds->hi32)) return GCCPU_ERR_INVALID_ARGUMENT;
+  const int rc = check_range(tensors, ntensors, first_chunk, nchunks);
+  if (rc != GCCPU_OK) return rc;
+  const KernelTable* k = active().load(std::memory_order_relaxed);
+  int64_t clipped = 0, nf = 0, written = 0;
+  walk(tensors, first_chunk, nchunks, [&](int64_t, int64_t, const gccpu_tensor& t, int64_t start, int32_t len) {
+    written += k->clamp(t.data, t.dtype, start, len, bounds, &clipped, &nf);
+  });
+  counts[0] += clipped;
+  counts[1] += nf;
+  counts[2] += written;
+  return GCCPU_OK;
+}
+
+GCCPU_API int gccpu_scale(const gccpu_tensor* tensors, int64_t ntensors, int64_t first_chunk, int64_t nchunks,
+                          const double* scales, int64_t* written) {
+  if (written == nullptr || (nchunks > 0 && scales == nullptr)) return GCCPU_ERR_INVALID_ARGUMENT;
+  const int rc = check_range(tensors, ntensors, first_chunk, nchunks);
+  if (rc != GCCPU_OK) return rc;
+  const KernelTable* k = active().load(std::memory_order_relaxed);
+  int64_t w = 0;
+  walk(tensors, first_chunk, nchunks, [&](int64_t, int64_t ti, const gccpu_tensor& t, int64_t start, int32_t len) {
+    const double s = scales[ti];
+    const bool one = t.dtype == GCCPU_F64 ? s == 1.0 : static_cast<float>(s) == 1.0f;
+    if (one) return;  // the applied scale is exactly 1: not touched
+    k->scale(t.data, t.dtype, start, len, s);
+    w += len;
+  });
+  *written += w;
+  return GCCPU_OK;
+}
+
+GCCPU_API int gccpu_isa(void) { return active().load()->isa; }
+
+GCCPU_API int gccpu_isa_supported(int32_t isa) { return cpu_has(isa) ? 1 : 0; }
+
+GCCPU_API int gccpu_set_isa(int32_t isa) {
+  if (isa < GCCPU_ISA_SCALAR || isa > GCCPU_ISA_AVX512) return GCCPU_ERR_INVALID_ARGUMENT;
+  if (!cpu_has(isa)) return GCCPU_ERR_UNSUPPORTED;
+  active().store(table_for(isa));
+  return GCCPU_OK;
+}
+
+GCCPU_API const char* gccpu_isa_name(int32_t isa) {
+  switch (isa) {
+    case GCCPU_ISA_SCALAR: return "scalar";
+    case GCCPU_ISA_AVX2: return "avx2";
+    case GCCPU_ISA_AVX512: return "avx512";
+    default: return "unknown";
+  }
+}
+
+}  // extern "C"

@@ -1,0 +1,177 @@
+package dev.gradclip.backend.cpu;
+
+import dev.gradclip.DType;
+import dev.gradclip.GradientSet;
+import dev.gradclip.Tensor;
+import dev.gradclip.internal.HalfFloats;
+
+/**
+ * The native path of the CPU backend's chunk passes: {@code libgradclip-cpu} (AVX-512, AVX2 + F16C or
+ * portable C++, chosen at run time), bit for bit the Java reference ({@link ChunkKernels}). The chunk plan
+ * and the threads stay in {@link ChunkRunner}; each thread hands its contiguous range of chunks to native
+ * code in a few calls (each call bounded by {@link #MAX_ELEMENTS_PER_CALL} elements and
+ * {@link #MAX_CHUNKS_PER_CALL} chunks, which bounds how long heap arrays stay pinned).
+ *
+ * <p>Used when the library loads (Linux x86-64 from the jar) and {@code -Dgradclip.cpu.native=false} is not
+ * set. {@code -Dgradclip.cpu.isa=scalar|avx2|avx512} (or the environment variable
+ * {@code GRADCLIP_CPU_ISA}) forces an instruction-set path the CPU has.
+ */
+final class NativeKernels {
+    static final long MAX_ELEMENTS_PER_CALL = 1L << 22;
+    static final int MAX_CHUNKS_PER_CALL = 1024;
+
+    static final int KIND_L1 = 1;
+    static final int KIND_L2 = 2;
+    static final int KIND_INF = 3;
+
+    private static final String[] ISA_NAMES = {"scalar", "avx2", "avx512"};
+
+    /** Whether the native kernels loaded; when false, {@link #UNAVAILABLE} says why. */
+    static final boolean AVAILABLE;
+    static final String UNAVAILABLE;
+
+    static {
+        boolean ok = false;
+        String why = null;
+        if ("false".equals(System.getProperty("gradclip.cpu.native"))) {
+            why = "disabled by -Dgradclip.cpu.native=false";
+        } else {
+            try {
+                int isa = NativeCpuLibrary.gccpu_isa();
+                ok = isa >= 0 && isa < ISA_NAMES.length;
+                if (!ok) why = "libgradclip-cpu reported an unknown instruction set " + isa;
+                String forced = System.getProperty("gradclip.cpu.isa");
+                if (ok && forced != null && !setIsa(forced)) {
+                    why = "-Dgradclip.cpu.isa=" + forced + " is not an instruction set this CPU has";
+                    ok = false;
+                }
+            } catch (Throwable e) { // UnsatisfiedLinkError, or JavaCPP's loader failing on this platform
+                why = "libgradclip-cpu did not load: " + e;
+            }
+        }
+        AVAILABLE = ok;
+        UNAVAILABLE = why;
+    }
+
+    private NativeKernels() {
+    }
+
+    /** The active instruction-set path ("avx512", "avx2", "scalar"), or null when the native kernels are off. */
+    static String isa() {
+        return AVAILABLE ? ISA_NAMES[NativeCpuLibrary.gccpu_isa()] : null;
+    }
+
+    /** Whether this CPU can run a path ("scalar", "avx2", "avx512"). */
+    static boolean isaSupported(String name) {
+        int isa = indexOf(name);
+        return isa >= 0 && (AVAILABLE || isNativeLoadable()) && NativeCpuLibrary.gccpu_isa_supported(isa) == 1;
+    }
+
+    private static boolean isNativeLoadable() {
+        try {
+            NativeCpuLibrary.gccpu_isa();
+            return true;
+        } catch (Throwable e) {
+            return false;
+        }
+    }
+
+    /** Forces a path for every later pass of every CPU backend in this JVM; false when the CPU lacks it. */
+    static boolean setIsa(String name) {
+        int isa = indexOf(name);
+        return isa >= 0 && NativeCpuLibrary.gccpu_set_isa(isa) == NativeCpuLibrary.OK;
+    }
+
+    private static int indexOf(String name) {
+        for (int i = 0; i < ISA_NAMES.length; i++) {
+            if (ISA_NAMES[i].equals(name)) return i;
+        }
+        return -1;
+    }
+
+    static int code(DType dtype) {
+        return switch (dtype) {
+            case FLOAT32 -> 0;
+            case FLOAT64 -> 1;
+            case FLOAT16 -> 2;
+            case BFLOAT16 -> 3;
+        };
+    }
+
+    /**
+     * The tensor table of one set, as the JNI glue reads it: heap arrays with their start offset, or
+     * off-heap addresses. {@link #usable} is false when some off-heap tensor is not aligned to its element
+     * size (the native kernels refuse those; the pass then runs in Java).
+     */
+    static final class Table {
+        final Object[] arrays;
+        final long[] addrs;
+        final long[] counts;
+        final int[] dtypes;
+        final boolean usable;
+
+        Table(GradientSet set) {
+            int n = set.size();
+            arrays = new Object[n];
+            addrs = new long[n];
+            counts = new long[n];
+            dtypes = new int[n];
+            boolean ok = true;
+            for (int t = 0; t < n; t++) {
+                Tensor x = set.get(t);
+                counts[t] = x.size();
+                dtypes[t] = code(x.dtype());
+                if (x instanceof Tensor.HeapFloats a) {
+                    arrays[t] = a.array();
+                    addrs[t] = a.offset();
+                } else if (x instanceof Tensor.HeapDoubles a) {
+                    arrays[t] = a.array();
+                    addrs[t] = a.offset();
+                } else if (x instanceof Tensor.HeapShorts a) {
+                    arrays[t] = a.array();
+                    addrs[t] = a.offset();
+                } else if (x instanceof Tensor.OffHeap o) {
+                    addrs[t] = o.address();
+                    if (x.size() > 0 && (o.address() == 0 || o.address() % x.dtype().byteSize() != 0)) ok = false;
+                } else {
+                    ok = false; // device memory never reaches the CPU backend (checkSupported)
+                }
+            }
+            usable = ok;
+        }
+    }
+
+    /** The clamp bounds of every storage type, as gradclip_cpu_jni.h reads them; the rounding of ChunkKernels. */
+    static double[] bounds(double min, double max) {
+        return new double[] {min, max, (float) min, (float) max,
+                HalfFloats.floatToHalf((float) min) & 0xffff, HalfFloats.floatToHalf((float) max) & 0xffff,
+                HalfFloats.floatToBfloat16((float) min) & 0xffff, HalfFloats.floatToBfloat16((float) max) & 0xffff};
+    }
+
+    /**
+     * One pass over chunks {@code [from, to)} of the plan, in calls of bounded size. {@code partials}
+     * (norms) gets chunk c's partial at index c; {@code out} (long[3]) is added to as gradclip_cpu_jni.h says.
+     */
+    static void run(int op, Table table, ChunkPlan plan, int from, int to, int kind, double[] params, double[] partials,
+                    long[] out) {
+        int c = from;
+        while (c < to) {
+            int end = c;
+            long elements = 0;
+            while (end < to && end - c < MAX_CHUNKS_PER_CALL && elements < MAX_ELEMENTS_PER_CALL) {
+                elements += plan.lengthOf[end];
+                end++;
+            }
+            int t0 = plan.tensorOf[c];
+            int t1 = plan.tensorOf[end - 1] + 1;
+            long first = plan.startOf[c] / ChunkPlan.CHUNK;
+            int rc = NativeCpuLibrary.gccpu_jni_run(table.arrays, table.addrs, table.counts, table.dtypes, t0, t1, first,
+                    end - c, op, kind, params, partials, c, out);
+            if (rc != NativeCpuLibrary.OK) {
+                throw new IllegalStateException("libgradclip-cpu pass " + op + " failed with status " + rc
+                        + " on chunks [" + c + ", " + end + ")");
+            }
+            c = end;
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package dev.gradclip.monitor;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * Where a {@link GradientMonitor} writes each step: {@link JsonLinesWriter}, {@link CsvWriter},
+ * {@link TensorBoardWriter}, or your own. A sink added to a monitor is closed by it.
+ */
+public interface StepSink extends Closeable {
+    /**
+     * Writes one step.
+     *
+     * @param tensorNames the monitor's tensor names, in the order of the observation's per-tensor norms
+     */
+    void write(MonitoredStep step, List<String> tensorNames) throws IOException;
+
+    /** Pushes buffered steps to their destination (default: nothing to do). */
+    default void flush() throws IOException { }
+}

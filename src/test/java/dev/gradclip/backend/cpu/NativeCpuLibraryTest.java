@@ -1,0 +1,87 @@
+package dev.gradclip.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The JNI layer of libgradclip-cpu checks every index, length and array type against the Java arrays
+ * before native code touches memory: bad tables are refused with status 1 and change nothing.
+ */
+class NativeCpuLibraryTest {
+    private static final int INVALID = 1;
+
+    @BeforeAll
+    static void requireNative() {
+        assumeTrue(NativeKernels.AVAILABLE, () -> "native CPU kernels unavailable: " + NativeKernels.UNAVAILABLE);
+    }
+
+    private static int run(Object[] arrays, long[] addrs, long[] counts, int[] dtypes, int t0, int t1, long first, long nchunks,
+                           int op, double[] params, double[] outD, int outOff, long[] outL) {
+        return NativeCpuLibrary.gccpu_jni_run(arrays, addrs, counts, dtypes, t0, t1, first, nchunks, op, 2, params, outD, outOff, outL);
+    }
+
+    @Test
+    void aGoodCallWorks() {
+        float[] a = {3, 4, Float.NaN, 1};
+        double[] partial = new double[1];
+        long[] out = new long[3];
+        assertEquals(0, run(new Object[] {a}, new long[] {0}, new long[] {2}, new int[] {0}, 0, 1, 0, 1,
+                NativeCpuLibrary.OP_NORMS, null, partial, 0, out));
+        assertEquals(25.0, partial[0]);
+        assertEquals(0, out[0]);
+        double[] scales = {0.5};
+        assertEquals(0, run(new Object[] {a}, new long[] {1}, new long[] {3}, new int[] {0}, 0, 1, 0, 1,
+                NativeCpuLibrary.OP_SCALE, scales, null, 0, out));
+        assertEquals(3, out[0]);
+        assertEquals(3.0f, a[0]);
+        assertEquals(2.0f, a[1]);
+        assertEquals(0x7fc00000, Float.floatToRawIntBits(a[2])); // the NaN rule: quiet NaN keeps its bits
+        assertEquals(0.5f, a[3]);
+    }
+
+    @Test
+    void badTablesAreRefusedAndChangeNothing() {
+        float[] a = {5, -5, 7, -7};
+        float[] copy = a.clone();
+        double[] bounds = NativeKernels.bounds(-1, 1);
+        long[] out = new long[3];
+        Object[] arrays = {a};
+        int clamp = NativeCpuLibrary.OP_CLAMP;
+        // the view runs past the end of the array
+        assertEquals(INVALID, run(arrays, new long[] {1}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        // negative offset, negative count
+        assertEquals(INVALID, run(arrays, new long[] {-1}, new long[] {2}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        assertEquals(INVALID, run(arrays, new long[] {0}, new long[] {-2}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        // a float[] claimed to be fp64, or fp16 bits; an unknown dtype
+        assertEquals(INVALID, run(arrays, new long[] {0}, new long[] {4}, new int[] {1}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        assertEquals(INVALID, run(arrays, new long[] {0}, new long[] {4}, new int[] {2}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        assertEquals(INVALID, run(arrays, new long[] {0}, new long[] {4}, new int[] {7}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        // tensor range past the table, chunk range past the tensor, unknown op
+        assertEquals(INVALID, run(arrays, new long[] {0}, new long[] {4}, new int[] {0}, 0, 2, 0, 1, clamp, bounds, null, 0, out));
+        assertEquals(INVALID, run(arrays, new long[] {0}, new long[] {4}, new int[] {0}, 0, 1, 0, 2, clamp, bounds, null, 0, out));
+        assertEquals(INVALID, run(arrays, new long[] {0}, new long[] {4}, new int[] {0}, 0, 1, 1, 1, clamp, bounds, null, 0, out));
+        assertEquals(INVALID, run(arrays, new long[] {0}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, 9, bounds, null, 0, out));
+        // outputs too short: the partials, the counts; bounds missing, lo > hi, NaN bound
+        assertEquals(INVALID, run(arrays, new long[] {0}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, NativeCpuLibrary.OP_NORMS,
+                null, new double[1], 1, out));
+        assertEquals(INVALID, run(arrays, new long[] {0}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, new long[2]));
+        assertEquals(INVALID, run(arrays, new long[] {0}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp, new double[3], null, 0, out));
+        assertEquals(INVALID, run(arrays, new long[] {0}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp, NativeKernels.bounds(1, -1),
+                null, 0, out));
+        assertEquals(INVALID, run(arrays, new long[] {0}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp,
+                NativeKernels.bounds(Double.NaN, 1), null, 0, out));
+        // off-heap: a null address, a misaligned one
+        assertEquals(INVALID, run(new Object[1], new long[] {0}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        assertEquals(INVALID, run(new Object[1], new long[] {4097}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        assertArrayEquals(copy, a);
+        assertArrayEquals(new long[3], out);
+        // and the same table, correct, does clamp
+        assertEquals(0, run(arrays, new long[] {0}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        assertArrayEquals(new float[] {1, -1, 1, -1}, a);
+        assertArrayEquals(new long[] {4, 0, 1}, out);
+    }
+}
