@@ -1,19 +1,78 @@
 #!/usr/bin/env bash
-# The jar alone, with no build tree: copies target/gradclip-*.jar and its runtime dependencies to an
-# empty folder and checks that the native libraries load from the classpath (emulated must be available;
-# CUDA must either be available or say why not).
+# The packaged jars alone, with no build tree (run after mvn package/install):
+#  1. main jar + natives jar (classifier linux-x86_64) + runtime dependencies in an empty folder: the native
+#     libraries load from the classpath (emulated must be available; CUDA available or saying why not);
+#  2. the main jar alone (with JavaCPP's classes, without any natives): the CPU backend clips an archive and
+#     an off-heap tensor, and the native backends say which jar is missing;
+#  3. the same off-heap clip on JDK 22+ (GRADCLIP_JDK25, default Temurin 25): the multi-release jar's FFM
+#     version of internal.Memory runs and the JVM prints nothing on stderr (no sun.misc.Unsafe warning).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-jar=$(ls target/gradclip-*.jar | grep -v -e sources -e tests | head -1)
+main=""
+for f in target/gradclip-*.jar; do
+    case "$f" in *-sources.jar | *-javadoc.jar | *-tests.jar | *-linux-x86_64.jar) continue ;; esac
+    main="$f"
+done
+[ -n "$main" ] || { echo "FAIL: no main jar in target/ (run mvn package first)" >&2; exit 1; }
+natives="${main%.jar}-linux-x86_64.jar"
+[ -f "$natives" ] || { echo "FAIL: no natives jar $natives" >&2; exit 1; }
+jdk25="${GRADCLIP_JDK25:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp "$jar" "$work/gradclip.jar"
+cp "$main" "$work/gradclip.jar"
+cp "$natives" "$work/gradclip-linux-x86_64.jar"
+cp examples/grads-small.npz "$work/in.npz"
 mvn -q -B -ntp dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$work/lib" >&2
+javacpp=$(ls "$work"/lib/javacpp-*.jar | grep -v -e linux -e macosx -e windows -e android -e ios | head -1)
+javac -d "$work/smoke" -cp "$work/gradclip.jar" scripts/jar/OffHeapClip.java
 cd "$work"
-out=$(java -Dorg.bytedeco.javacpp.cachedir="$work/cache" -cp "gradclip.jar:lib/*" dev.gradclip.cli.Main info)
+
+echo "-- 1. main jar + natives jar + dependencies"
+out=$(java -Dorg.bytedeco.javacpp.cachedir="$work/cache" -cp "gradclip.jar:gradclip-linux-x86_64.jar:lib/*" dev.gradclip.cli.Main info)
 echo "$out"
-echo "$out" | grep -q '"name":"emulated","available":true' || { echo "FAIL: libgradclip-emu did not load from the jar" >&2; exit 1; }
+echo "$out" | grep -q '"name":"emulated","available":true' || { echo "FAIL: libgradclip-emu did not load from the natives jar" >&2; exit 1; }
 echo "$out" | grep -q '"name":"cuda","available":\(true\|false,"reason":"[^"]*CUDA error\)' \
   || echo "note: the CUDA backend's status does not name a CUDA error (library not built here?)" >&2
-echo "jar check passed: native libraries load from the classpath alone"
+# libgradclip-cpu (the CPU backend's native kernels) loads from the natives jar too
+java -Dorg.bytedeco.javacpp.cachedir="$work/cache" -cp "gradclip.jar:gradclip-linux-x86_64.jar:lib/*" dev.gradclip.backend.cpu.CpuBackend --require-native \
+  || { echo "FAIL: libgradclip-cpu did not load from the natives jar" >&2; exit 1; }
+
+echo "-- 2. the main jar alone (JavaCPP's classes, no natives)"
+cp="gradclip.jar:$javacpp"
+out=$(java -Dorg.bytedeco.javacpp.cachedir="$work/cache2" -cp "$cp" dev.gradclip.cli.Main info)
+echo "$out"
+echo "$out" | grep -q '"name":"emulated","available":false,"reason":"[^"]*JavaCPP.s natives for linux-x86_64 are not on the class path' \
+  || { echo "FAIL: without natives, the emulated backend does not say what is missing" >&2; exit 1; }
+clip=$(java -cp "$cp" dev.gradclip.cli.Main clip --in in.npz --out out.npz --op global-norm --max-norm 1 --backend cpu)
+echo "$clip"
+echo "$clip" | grep -q '"backend":"cpu"' && [ -s out.npz ] || { echo "FAIL: the CPU clip did not run from the main jar alone" >&2; exit 1; }
+java -cp "$cp:smoke" OffHeapClip
+out=$(java -cp "gradclip.jar:smoke" dev.gradclip.cli.Main info)
+echo "$out" | grep -q '"name":"cpu","available":true' || { echo "FAIL: without JavaCPP the CPU backend is unavailable" >&2; exit 1; }
+
+echo "-- 3. JDK 22+: the FFM version of internal.Memory, nothing on stderr"
+# --enable-native-access: JavaCPP's System.loadLibrary (the CPU backend's optional native kernels, the
+# native backends) is a restricted method on JDK 24+, warned about without it; the Unsafe deprecation
+# warning that this check is about has no such switch and must not appear at all
+if [ -x "$jdk25/bin/java" ]; then
+    "$jdk25/bin/java" -cp "$cp:smoke" OffHeapClip 2> stderr.txt
+    if grep -q 'sun.misc.Unsafe' stderr.txt; then
+        echo "FAIL: JDK 25 warned about sun.misc.Unsafe:" >&2
+        cat stderr.txt >&2
+        exit 1
+    fi
+    "$jdk25/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp:smoke" OffHeapClip 2> stderr.txt
+    if [ -s stderr.txt ]; then
+        echo "FAIL: JDK 25 printed on stderr:" >&2
+        cat stderr.txt >&2
+        exit 1
+    fi
+    "$jdk25/bin/java" --enable-native-access=ALL-UNNAMED -cp "$cp" dev.gradclip.cli.Main clip --in in.npz --out out25.npz --op global-norm --max-norm 1 --backend cpu >/dev/null 2> stderr.txt
+    [ ! -s stderr.txt ] || { echo "FAIL: the CLI on JDK 25 printed on stderr:" >&2; cat stderr.txt >&2; exit 1; }
+    cmp -s out.npz out25.npz || { echo "FAIL: JDK 17 and JDK 25 wrote different archives" >&2; exit 1; }
+else
+    echo "FAIL: no JDK 22+ at $jdk25 (set GRADCLIP_JDK25)" >&2
+    exit 1
+fi
+echo "jar check passed: natives load from the natives jar; the main jar alone clips on the CPU (JDK 17 and 25, no warnings)"

@@ -41,6 +41,8 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87${UBSAN_OPTI
 export LSAN_OPTIONS="exitcode=88${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 # the 67M-element case is skipped (GC_TEST_QUICK=1) unless asked for; the leak loop runs in full
 export GC_TEST_QUICK="${GC_TEST_QUICK:-1}"
+# 3 x 10^4 calls are plenty for LeakSanitizer (each call now launches ~8 emulated kernels)
+export GC_TEST_LEAK_ITERS="${GC_TEST_LEAK_ITERS:-30000}"
 log="$BUILD_DIR/sanitize.log"
 set +e
 "$BUILD_DIR/gradclip_test" 2>&1 | tee "$log"
@@ -50,6 +52,10 @@ if [ "$rc" -eq 0 ] && [ -x "$BUILD_DIR/gradclip_cpu_test" ]; then
   "$BUILD_DIR/gradclip_cpu_test" 2>&1 | tee -a "$log"
   rc=${PIPESTATUS[0]}
 fi
+# the planted schedule bugs, the device-guard decisions and the launch plans, under the same sanitizers
+for t in emu_schedule_test device_guard_test kernel_test; do
+  if [ -x "$BUILD_DIR/$t" ]; then "$BUILD_DIR/$t" 2>&1 | tee -a "$log"; [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1; fi
+done
 set -e
 if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$log"; then
   echo "sanitize.sh: sanitizer findings (see $log)" >&2

@@ -9,13 +9,13 @@
 #include <cstring>
 #include <limits>
 #include <new>
+#include <vector>
 
+#include "device_guard.h"
 #include "gc_launch.h"
 
-using gc::GcChunk;
 using gc::GcDev;
 using gc::GcParams;
-using gc::GcTensor;
 
 namespace {
 
@@ -32,6 +32,9 @@ int fail(int code, const char* fmt, ...) {
 
 int cuda_fail(cudaError_t e, const char* what) {
   const int code = e == cudaErrorMemoryAllocation ? GC_ERR_OUT_OF_MEMORY : GC_ERR_CUDA;
+  if (gc::is_sticky(e))  // device_guard.h: every later CUDA call in this process will fail too
+    return fail(code, "%s failed: %s (%d): %s: the CUDA context is lost (a sticky error; the process must restart its CUDA work)",
+                what, cudaGetErrorName(e), static_cast<int>(e), cudaGetErrorString(e));
   return fail(code, "%s failed: %s (%d): %s", what, cudaGetErrorName(e), static_cast<int>(e), cudaGetErrorString(e));
 }
 
@@ -85,6 +88,8 @@ struct gc_engine {
   bool pending = false;     // an asynchronous global clip whose result has not been waited for
   bool has_result = false;  // h_result holds the last global clip's result block
   int64_t res_n = 0;
+  gc::DeviceGuard guard;    // the engine's device and the last table whose pointers were checked (device_guard.h)
+  std::vector<char> tables_on_device;  // the bytes of the tables last copied to d_tables (device-cached tables)
 };
 
 namespace {
@@ -123,7 +128,11 @@ int ensure_host(char*& p, size_t& cap, size_t need) {
 int wait_pending(gc_engine* e) {
   if (!e->pending) return GC_OK;
   e->pending = false;
-  GC_CUDA_TRY(cudaEventSynchronize(e->done));
+  const cudaError_t w = cudaEventSynchronize(e->done);
+  if (w != cudaSuccess) {
+    e->has_result = false;  // the result block was never completed: never report it as valid
+    return cuda_fail(w, "cudaEventSynchronize (waiting for the asynchronous global clip)");
+  }
   return GC_OK;
 }
 
@@ -172,52 +181,58 @@ struct Call {
   gc::GcDev D{};
   size_t result_bytes = 0;
   cudaStream_t s = nullptr;
+  gc::DeviceScope device;  // the engine's device is current for the whole call (device_guard.h)
 };
+
+// A launch failed after work was queued: wait for the queued copies (the pinned staging buffer must
+// not be rewritten under them), then report.
+int launch_failed(Call& c, cudaError_t le) {
+  cudaStreamSynchronize(c.s);
+  return cuda_fail(le, "kernel launch");
+}
 
 // Waits for a pending global clip, grows the workspace, copies the tensor and chunk tables to the device.
 int begin(gc_engine* e, const gc_tensor_table* table, int64_t nchunks, int64_t stream, Call* c) {
   if (int rc = wait_pending(e)) return rc;
   e->has_result = false;
   const int64_t n = table->n;
+  c->s = as_stream(stream);
+  // device safety (device_guard.h): alignment, the engine's device, the stream, the pointers
+  char gmsg[512];
+  if (int rc = gc::check_alignment(table->addresses, table->counts, table->dtypes, n, gmsg, sizeof gmsg)) return fail(rc, "%s", gmsg);
+  if (e->guard.device < 0)
+    if (int rc = gc::guard_init(e->guard, gmsg, sizeof gmsg)) return fail(rc, "%s", gmsg);
+  if (int rc = c->device.enter(e->guard, gmsg, sizeof gmsg)) return fail(rc, "%s", gmsg);
+  if (int rc = gc::check_stream(e->guard, c->s, gmsg, sizeof gmsg)) return fail(rc, "%s", gmsg);
+  if (int rc = gc::check_pointers(e->guard, table->addresses, table->counts, table->dtypes, n, gmsg, sizeof gmsg)) return fail(rc, "%s", gmsg);
   c->P.n = n;
   c->P.nchunks = nchunks;
   c->P.p = 2.0;
   c->P.pkind = gc::PK_2;
-  const size_t tables_bytes = static_cast<size_t>(n) * sizeof(GcTensor) + static_cast<size_t>(nchunks) * sizeof(GcChunk);
-  // slots: partial, chunk_nonfin, chunk_clipped [nchunks]; tsum, tnonfin, tdiv [n]
-  const size_t slots_bytes = static_cast<size_t>(nchunks) * 24 + static_cast<size_t>(n) * 24;
-  c->result_bytes = static_cast<size_t>(gc::result_bytes(n));
-  if (int rc = ensure_dev(e->d_tables, e->d_tables_cap, tables_bytes)) return rc;
-  if (int rc = ensure_dev(e->d_slots, e->d_slots_cap, slots_bytes)) return rc;
-  if (int rc = ensure_dev(e->d_result, e->d_result_cap, c->result_bytes)) return rc;
-  if (int rc = ensure_host(e->h_staging, e->h_staging_cap, tables_bytes)) return rc;
-  if (int rc = ensure_host(e->h_result, e->h_result_cap, c->result_bytes)) return rc;
-  GcTensor* ht = reinterpret_cast<GcTensor*>(e->h_staging);
-  GcChunk* hc = reinterpret_cast<GcChunk*>(e->h_staging + static_cast<size_t>(n) * sizeof(GcTensor));
-  int64_t k = 0;
-  for (int64_t t = 0; t < n; ++t) {
-    ht[t] = GcTensor{table->addresses[t], table->counts[t], k, table->dtypes[t], 0};
-    for (int64_t st = 0; st < table->counts[t]; st += gc::kChunk) hc[k++] = GcChunk{t, st};
+  // workspace (layout and tables: gc_launch.h; the chunk table is grouped by dtype)
+  const gc::GcSizes sz = gc::workspace_sizes(n, nchunks);
+  c->result_bytes = sz.result;
+  const char* tables_before = e->d_tables;
+  if (int rc = ensure_dev(e->d_tables, e->d_tables_cap, sz.tables)) return rc;
+  if (e->d_tables != tables_before) e->tables_on_device.clear();
+  if (int rc = ensure_dev(e->d_slots, e->d_slots_cap, sz.slots)) return rc;
+  if (int rc = ensure_dev(e->d_result, e->d_result_cap, sz.result)) return rc;
+  if (int rc = ensure_host(e->h_staging, e->h_staging_cap, sz.tables)) return rc;
+  if (int rc = ensure_host(e->h_result, e->h_result_cap, sz.result)) return rc;
+  gc::fill_tables(table->addresses, table->counts, table->dtypes, n, e->h_staging, c->P);
+  c->D = gc::bind_workspace(e->d_tables, e->d_slots, e->d_result, n, nchunks);
+  // the tables stay on the device: an identical table (the usual case, every training step) is not copied again
+  const size_t tables_bytes = sz.tables;
+  const bool cached = e->tables_on_device.size() == tables_bytes &&
+                      (tables_bytes == 0 || std::memcmp(e->tables_on_device.data(), e->h_staging, tables_bytes) == 0);
+  if (tables_bytes && !cached) {
+    e->tables_on_device.clear();
+    GC_CUDA_TRY(cudaMemcpyAsync(e->d_tables, e->h_staging, tables_bytes, cudaMemcpyHostToDevice, c->s));
+    e->tables_on_device.assign(e->h_staging, e->h_staging + tables_bytes);
   }
-  GcDev& D = c->D;
-  D.tensors = reinterpret_cast<const GcTensor*>(e->d_tables);
-  D.chunks = reinterpret_cast<const GcChunk*>(e->d_tables + static_cast<size_t>(n) * sizeof(GcTensor));
-  char* slots = e->d_slots;
-  D.partial = reinterpret_cast<double*>(slots);
-  D.chunk_nonfin = reinterpret_cast<int64_t*>(slots + static_cast<size_t>(nchunks) * 8);
-  D.chunk_clipped = reinterpret_cast<int64_t*>(slots + static_cast<size_t>(nchunks) * 16);
-  D.tsum = reinterpret_cast<double*>(slots + static_cast<size_t>(nchunks) * 24);
-  D.tnonfin = reinterpret_cast<int64_t*>(slots + static_cast<size_t>(nchunks) * 24 + static_cast<size_t>(n) * 8);
-  D.tdiv = nullptr;
-  D.result = e->d_result;
-  c->s = as_stream(stream);
-  if (tables_bytes) GC_CUDA_TRY(cudaMemcpyAsync(e->d_tables, e->h_staging, tables_bytes, cudaMemcpyHostToDevice, c->s));
   return GC_OK;
 }
 
-double* tdiv_slot(gc_engine* e, const Call& c) {
-  return reinterpret_cast<double*>(e->d_slots + static_cast<size_t>(c.P.nchunks) * 24 + static_cast<size_t>(c.P.n) * 16);
-}
 
 // Copies the result block to the host and waits.
 int finish_sync(gc_engine* e, const Call& c) {
@@ -251,7 +266,7 @@ int run_clamp(gc_engine* e, const gc_tensor_table* table, int64_t nchunks, doubl
   P.lobf = round_f64_small(a32, 8, 7);
   P.hibf = round_f64_small(b32, 8, 7);
   const cudaError_t le = gc::launch_clip_value(P, c.D, kGridCap, c.s);
-  if (le != cudaSuccess) return cuda_fail(le, "kernel launch");
+  if (le != cudaSuccess) return launch_failed(c, le);
   if (int rc = finish_sync(e, c)) return rc;
   if (clipped) *clipped = res_count(e, 0);
   if (nonfinite) *nonfinite = res_count(e, 1);
@@ -266,7 +281,7 @@ int launch_norm_pass(Call& c, gc::PKind pk, double p) {
   c.P.policy = GC_NONFINITE_PROPAGATE;
   c.P.semantics = GC_SEMANTICS_TORCH;
   const cudaError_t le = gc::launch_norms(c.P, c.D, kGridCap, c.s);
-  if (le != cudaSuccess) return cuda_fail(le, "kernel launch");
+  if (le != cudaSuccess) return launch_failed(c, le);
   return GC_OK;
 }
 
@@ -317,9 +332,13 @@ gc_status gc_probe(int32_t* device_count, int32_t* cuda_error) {
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (device_count) *device_count = e == cudaSuccess ? count : 0;
   if (cuda_error) *cuda_error = static_cast<int32_t>(e == cudaSuccess && count == 0 ? 100 : e);
-  if (e != cudaSuccess)
-    return static_cast<gc_status>(fail(GC_ERR_UNAVAILABLE, "CUDA unavailable: cudaGetDeviceCount returned %s (%d): %s", cudaGetErrorName(e),
-                                       static_cast<int>(e), cudaGetErrorString(e)));
+  if (e != cudaSuccess) {
+    const int dv = gc::driver_version();
+    return static_cast<gc_status>(fail(GC_ERR_UNAVAILABLE, "CUDA unavailable: cudaGetDeviceCount returned %s (%d): %s; the driver supports "
+                                       "CUDA %d.%d, this build needs %d.%d (driver R580 or newer)", cudaGetErrorName(e), static_cast<int>(e),
+                                       cudaGetErrorString(e), dv / 1000, (dv % 1000) / 10, gc::kMinDriverVersion / 1000,
+                                       (gc::kMinDriverVersion % 1000) / 10));
+  }
   if (count == 0) return static_cast<gc_status>(fail(GC_ERR_UNAVAILABLE, "CUDA unavailable: no CUDA device (cudaErrorNoDevice, 100)"));
   return GC_OK;
 }
@@ -418,27 +437,16 @@ static int norms_impl(gc_engine* e, const gc_tensor_table* table, int32_t kind, 
   Call c;
   if (int rc = begin(e, table, nchunks, stream, &c)) return rc;
   const int64_t n = table->n;
-  if (pk == gc::PK_GEN) {
-    // pass 1: m_t = max|x| (the p = inf pass, which also counts the non-finite elements)
-    if (int rc = launch_norm_pass(c, gc::PK_INF, std::numeric_limits<double>::infinity())) return rc;
-    double* tdiv = tdiv_slot(e, c);
-    if (n > 0) GC_CUDA_TRY(cudaMemcpyAsync(tdiv, c.D.tsum, static_cast<size_t>(n) * 8, cudaMemcpyDeviceToDevice, c.s));
-    if (n > 0 && out->tensor_max_abs)
-      GC_CUDA_TRY(cudaMemcpyAsync(out->tensor_max_abs, c.D.tsum, static_cast<size_t>(n) * 8, cudaMemcpyDeviceToHost, c.s));
-    if (int rc = finish_sync(e, c)) return rc;
-    out->nonfinite_elements = res_count(e, 1);
-    // pass 2: the terms pow(|x| / m_t, p)
-    c.D.tdiv = tdiv;
-    if (int rc = launch_norm_pass(c, gc::PK_GEN, p)) return rc;
-  } else {
-    if (int rc = launch_norm_pass(c, pk, p)) return rc;
-  }
+  // general p: launch_norms runs the max pass (m_t in D.tmax, the non-finite counts), then pow(|x| / m_t, p)
+  if (int rc = launch_norm_pass(c, pk, p)) return rc;
+  if (pk == gc::PK_GEN && n > 0 && out->tensor_max_abs)
+    GC_CUDA_TRY(cudaMemcpyAsync(out->tensor_max_abs, c.D.tmax, static_cast<size_t>(n) * 8, cudaMemcpyDeviceToHost, c.s));
   if (nchunks > 0 && out->chunk_sums)
     GC_CUDA_TRY(cudaMemcpyAsync(out->chunk_sums, c.D.partial, static_cast<size_t>(nchunks) * 8, cudaMemcpyDeviceToHost, c.s));
   if (n > 0 && out->tensor_sums)
     GC_CUDA_TRY(cudaMemcpyAsync(out->tensor_sums, c.D.tsum, static_cast<size_t>(n) * 8, cudaMemcpyDeviceToHost, c.s));
   if (int rc = finish_sync(e, c)) return rc;
-  if (pk != gc::PK_GEN) out->nonfinite_elements = res_count(e, 1);
+  out->nonfinite_elements = res_count(e, 1);
   return GC_OK;
 }
 gc_status gc_norms(gc_engine* e, const gc_tensor_table* table, gc_norm_kind kind, double p, int64_t stream, gc_norms_result* out) {
@@ -467,7 +475,7 @@ static int scale_impl(gc_engine* e, const gc_tensor_table* table, const double* 
   std::memcpy(e->h_result + gc::kResNorms + 8 * n, tensor_scales, static_cast<size_t>(n) * sizeof(double));
   GC_CUDA_TRY(cudaMemcpyAsync(e->d_result, e->h_result, c.result_bytes, cudaMemcpyHostToDevice, c.s));
   const cudaError_t le = gc::launch_scale(c.P, c.D, kGridCap, c.s);
-  if (le != cudaSuccess) return cuda_fail(le, "kernel launch");
+  if (le != cudaSuccess) return launch_failed(c, le);
   GC_CUDA_TRY(cudaStreamSynchronize(c.s));
   return GC_OK;
 }
@@ -502,7 +510,7 @@ static int clip_global_impl(gc_engine* e, const gc_tensor_table* table, int32_t 
   c.P.policy = policy;
   c.P.max_norm = max_norm;
   const cudaError_t le = gc::launch_norms(c.P, c.D, kGridCap, c.s);
-  if (le != cudaSuccess) return cuda_fail(le, "kernel launch");
+  if (le != cudaSuccess) return launch_failed(c, le);
   GC_CUDA_TRY(cudaMemcpyAsync(e->h_result, e->d_result, c.result_bytes, cudaMemcpyDeviceToHost, c.s));
   e->res_n = table->n;
   e->has_result = true;

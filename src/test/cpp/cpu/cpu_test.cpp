@@ -490,7 +490,63 @@ void compute() {
   }
 }
 
+// Memory-bound comparison under a fluctuating load: the floor (read, copy) and the kernels of the default
+// path, interleaved rep by rep over the same 512 MiB, both threads, best of each.
+void floor_vs_kernels() {
+  const int64_t n = int64_t{1} << 27;
+  const int threads = static_cast<int>(std::thread::hardware_concurrency());
+  std::vector<float> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
+  std::mt19937 r(1);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t i = 0; i < n; ++i) a[i] = u(r);
+  b = a;
+  const int64_t chunks = chunks_of(n);
+  auto par = [&](auto&& body) {
+    std::vector<std::thread> th;
+    for (int k = 0; k < threads; ++k) {
+      const int64_t c0 = chunks * k / threads, c1 = chunks * (k + 1) / threads;
+      th.emplace_back([&, c0, c1] { body(c0, c1); });
+    }
+    for (auto& x : th) x.join();
+  };
+  auto timed = [&](auto&& f) { const double t0 = now(); f(); return now() - t0; };
+  double best[6];
+  for (double& x : best) x = 1e30;
+  std::vector<double> part(static_cast<size_t>(chunks)), sums(threads);
+  gccpu_tensor ta{a.data(), n, GCCPU_F32, 0}, tb{b.data(), n, GCCPU_F32, 0};
+  const double sc[1] = {0.999};
+  gccpu_bounds B{-0.99, 0.99, -0.99f, 0.99f, 0, 0, 0, 0};
+  for (int rep = 0; rep < 7; ++rep) {
+    best[0] = std::min(best[0], timed([&] { par([&](int64_t c0, int64_t c1) {
+      double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+      const float* x = a.data();
+      for (int64_t i = c0 * GCCPU_CHUNK, e = std::min(n, c1 * GCCPU_CHUNK); i < e; i += 8) {
+        s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3]; s4 += x[i + 4]; s5 += x[i + 5]; s6 += x[i + 6]; s7 += x[i + 7]; }
+      sums[c0 * threads / chunks] = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7; }); }));
+    best[1] = std::min(best[1], timed([&] { par([&](int64_t c0, int64_t c1) { int64_t nf = 0; gccpu_norms(&ta, 1, c0, c1 - c0, 2, part.data() + c0, &nf); }); }));
+    best[2] = std::min(best[2], timed([&] { par([&](int64_t c0, int64_t c1) {
+      const int64_t e = std::min(n, c1 * GCCPU_CHUNK);
+      std::memcpy(&b[c0 * GCCPU_CHUNK], &a[c0 * GCCPU_CHUNK], static_cast<size_t>(e - c0 * GCCPU_CHUNK) * 4); }); }));
+    best[3] = std::min(best[3], timed([&] { par([&](int64_t c0, int64_t c1) { int64_t w = 0; gccpu_scale(&tb, 1, c0, c1 - c0, sc, &w); }); }));
+    std::memcpy(b.data(), a.data(), static_cast<size_t>(n) * 4);
+    best[4] = std::min(best[4], timed([&] { par([&](int64_t c0, int64_t c1) { int64_t cnt[3] = {0, 0, 0}; gccpu_clamp(&tb, 1, c0, c1 - c0, &B, cnt); }); }));
+    gccpu_bounds B30{-0.7, 0.7, -0.7f, 0.7f, 0, 0, 0, 0};
+    std::memcpy(b.data(), a.data(), static_cast<size_t>(n) * 4);
+    best[5] = std::min(best[5], timed([&] { par([&](int64_t c0, int64_t c1) { int64_t cnt[3] = {0, 0, 0}; gccpu_clamp(&tb, 1, c0, c1 - c0, &B30, cnt); }); }));
+  }
+  const double gb = 4.0 * n / 1e9;
+  std::printf("# 512 MiB fp32, %d threads, path %s, interleaved, best of 7 (GB/s of minimal bytes)\n", threads, gccpu_isa_name(gccpu_isa()));
+  std::printf("floor read (8 accumulators) %6.1f GB/s | norms L2 %6.1f GB/s (%.0f%% of it)\n", gb / best[0], gb / best[1], 100 * best[0] / best[1]);
+  std::printf("floor memcpy (r+w)          %6.1f GB/s | scale    %6.1f GB/s (%.0f%%) | clamp 1%% %6.1f GB/s (%.0f%%), 30%% %6.1f GB/s (%.0f%%)\n",
+              2 * gb / best[2], 2 * gb / best[3], 100 * best[2] / best[3], 2 * gb / best[4], 100 * best[2] / best[4], 2 * gb / best[5], 100 * best[2] / best[5]);
+  if (sums[0] == 12345) std::printf(" ");
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--floor") == 0) {
+    floor_vs_kernels();
+    return 0;
+  }
   if (argc > 1 && std::strcmp(argv[1], "--compute") == 0) {
     compute();
     return 0;

@@ -44,6 +44,10 @@ public final class NativeBackends {
 
     private static Object probe(Backend kind) {
         String lib = kind == Backend.CUDA ? "libgradclip" : "libgradclip-emu";
+        String missing = NativeArtifacts.missing(NativeBackends.class.getClassLoader(), "dev.gradclip.backend.nativeapi.EmulatedLibrary");
+        if (missing != null) {
+            return lib + " cannot be loaded: " + missing;
+        }
         NativeApi api;
         try {
             api = NativeApi.load(kind);

@@ -3,6 +3,7 @@ package dev.gradclip.cli;
 import dev.gradclip.Backend;
 import dev.gradclip.BackendStatus;
 import dev.gradclip.ClipReport;
+import dev.gradclip.ClipOperation;
 import dev.gradclip.Clipper;
 import dev.gradclip.DType;
 import dev.gradclip.GradientSet;
@@ -19,7 +20,7 @@ import dev.gradclip.cli.npz.NpzException;
 import dev.gradclip.cli.npz.NpzReader;
 import dev.gradclip.cli.npz.NpzWriter;
 import java.io.PrintStream;
-import java.nio.file.Files;
+import java.nio.charset.Charset;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,7 +48,7 @@ public final class Main {
             "usage:",
             "  gradclip info",
             "      backends available here, and why any is not (JSON)",
-            "  gradclip clip --in IN.npz --out OUT.npz --op value|norm|global-norm|norms [options]",
+            "  gradclip clip --in IN.npz --out OUT.npz --op value|norm|global-norm|renormalize|norms [options]",
             "  " + PlotCommand.USAGE,
             "  " + SuggestCommand.USAGE,
             "  gradclip demo [--quick] [--out DIR] [--backend B]   exploding gradients tamed in Deeplearning4j",
@@ -59,13 +60,17 @@ public final class Main {
             "  --op norm           scale each array on its own so its norm is at most X",
             "  --op global-norm    scale all arrays together so their joint norm is at most X",
             "      --max-norm X [--norm-type P] [--semantics torch|tf]",
+            "  --op renormalize    scale each array to norm 1 (DL4J RenormalizeL2PerLayer; norm 0 taken as 1e-5)",
+            "      [--norm-type P]",
             "  --op norms          only measure norms: writes no OUT, needs no --out",
             "      [--norm-type P]",
             "",
             "options:",
-            "  --in FILE           input .npz (np.savez or np.savez_compressed) of float16/float32/float64 arrays",
+            "  --in FILE           input .npz (np.savez or np.savez_compressed) of float16/float32/float64 arrays;",
+            "                      a regular file (not a FIFO or device), at most as large as the Java heap allows",
             "  --out FILE          output .npz: the same names, order, shapes, dtypes and compression;",
-            "                      written atomically, never half-written, not written on failure",
+            "                      written atomically, never half-written, not written on failure; an existing",
+            "                      FILE must be a regular file (a symbolic link is followed and its target replaced)",
             "  --norm-type P       1, 2 (default), inf, or any real p > 0",
             "  --semantics S       torch (default): scale = min(X / (N + 1e-6), 1); tf: scale = X / max(N, X)",
             "  --nonfinite POLICY  propagate (default): apply as PyTorch/TF do; error: exit 3, write nothing;",
@@ -75,10 +80,12 @@ public final class Main {
             "",
             "stdout: one JSON object (backend, op, total_norm, scale, tensor_norms, tensor_names, clipped_elements,",
             "nonfinite_elements, skipped, ...); non-finite numbers as the strings \"NaN\", \"Infinity\", \"-Infinity\".",
-            "exit status: 0 ok, 2 usage or bad input, 3 non-finite under --nonfinite error, 1 internal error.",
+            "exit status: 0 ok, 2 usage or bad input (also: not enough memory; raise -Xmx), 3 non-finite under",
+            "--nonfinite error, 1 internal error.",
             "");
 
-    private static final List<String> OPS = List.of("value", "norm", "global-norm", "norms");
+    /** The --op names: {@link ClipOperation#cliName()} of each operation. */
+    private static final List<String> OPS = List.of("value", "norm", "global-norm", "renormalize", "norms");
     private static final List<String> CLIP_OPTIONS = List.of("--in", "--out", "--op", "--min", "--max", "--max-norm",
             "--norm-type", "--semantics", "--nonfinite", "--backend");
     /** A decimal number (no hex, no 'd'/'f' suffix), or inf/infinity with an optional sign. */
@@ -148,7 +155,12 @@ public final class Main {
             err.println("gradclip: " + e.getMessage() + (e instanceof InputException ? "" : " (see gradclip --help)"));
             err.flush();
             return EXIT_USAGE;
-        } catch (RuntimeException | OutOfMemoryError e) {
+        } catch (OutOfMemoryError e) {
+            err.println("gradclip: not enough memory (" + e.getMessage() + ", Java heap limit "
+                    + (Runtime.getRuntime().maxMemory() >> 20) + " MiB): " + NpzReader.MEMORY_HINT);
+            err.flush();
+            return EXIT_USAGE;
+        } catch (RuntimeException e) {
             err.println("gradclip: internal error: " + e);
             err.flush();
             return EXIT_INTERNAL;
@@ -211,7 +223,7 @@ public final class Main {
         // ---- validate every option before reading anything
         String op = required(o, "--op");
         if (!OPS.contains(op)) {
-            throw new UsageException("unknown --op '" + op + "' (expected value, norm, global-norm or norms)");
+            throw new UsageException("unknown --op '" + op + "' (expected value, norm, global-norm, renormalize or norms)");
         }
         boolean isValue = op.equals("value");
         boolean isNorms = op.equals("norms");
@@ -243,38 +255,41 @@ public final class Main {
                 throw new UsageException(e.getMessage());
             }
         }
+        // the library's own records validate the values; their messages are passed on with the option's name
         ValueClip valueClip = null;
         NormClip normClip = null;
         NormType normType = NormType.L2;
         if (o.containsKey("--norm-type")) {
-            normType = normType(o.get("--norm-type"));
+            double p = number("--norm-type", o.get("--norm-type"));
+            normType = option("--norm-type", o, () -> NormType.of(p));
         }
         if (isValue) {
             double max = number("--max", required(o, "--max"));
-            double min;
             if (o.containsKey("--min")) {
-                min = number("--min", o.get("--min"));
+                double min = number("--min", o.get("--min"));
+                valueClip = option("--min/--max", o, () -> ValueClip.between(min, max));
             } else {
-                if (max < 0) {
-                    throw new UsageException("--max " + o.get("--max") + " is negative; without --min the range is [-max, max]");
-                }
-                min = -max;
+                valueClip = option("--max", o, () -> ValueClip.symmetric(max));
             }
-            if (min > max) {
-                throw new UsageException("--min " + o.get("--min") + " is greater than --max " + o.get("--max"));
-            }
-            valueClip = new ValueClip(min, max, policy);
+            valueClip = valueClip.withNonFinite(policy);
         } else if (isNormClip) {
             double maxNorm = number("--max-norm", required(o, "--max-norm"));
-            if (!(maxNorm > 0) || Double.isInfinite(maxNorm)) {
-                throw new UsageException("--max-norm must be finite and > 0, got " + o.get("--max-norm"));
-            }
             Semantics semantics = Semantics.TORCH;
             if (o.containsKey("--semantics")) {
                 semantics = choice("--semantics", o.get("--semantics"), Semantics.values());
             }
-            normClip = new NormClip(maxNorm, normType, semantics, policy);
+            NormType p = normType;
+            Semantics sem = semantics;
+            NonFinitePolicy pol = policy;
+            normClip = option("--max-norm", o, () -> new NormClip(maxNorm, p, sem, pol));
         }
+        ClipOperation operation = switch (op) {
+            case "value" -> new ClipOperation.ByValue(valueClip);
+            case "norm" -> new ClipOperation.ByNorm(normClip);
+            case "global-norm" -> new ClipOperation.ByGlobalNorm(normClip);
+            case "renormalize" -> new ClipOperation.Renormalize(normType, policy);
+            default -> new ClipOperation.Norms(normType, policy);
+        };
         if (outPath != null) {
             checkWritable(outPath);
         }
@@ -293,33 +308,18 @@ public final class Main {
             } catch (NpzException e) {
                 throw new InputException(e.getMessage());
             }
+            // the reader's arrays are clipped in place and written as they are: one copy of the data in memory
             List<NamedArray> arrays = archive.arrays();
-            List<Object> data = new ArrayList<>(arrays.size());
             List<Tensor> tensors = new ArrayList<>(arrays.size());
             for (NamedArray a : arrays) {
-                Object d = a.data();
-                data.add(d);
-                tensors.add(tensor(d));
+                tensors.add(tensor(a.sharedData()));
             }
             GradientSet grads = GradientSet.of(tensors);
 
             ClipReport report;
             String error = null;
             try {
-                switch (op) {
-                    case "value":
-                        report = clipper.clipByValue(grads, valueClip);
-                        break;
-                    case "norm":
-                        report = clipper.clipByNorm(grads, normClip);
-                        break;
-                    case "global-norm":
-                        report = clipper.clipByGlobalNorm(grads, normClip);
-                        break;
-                    default:
-                        report = clipper.norms(grads, normType, policy);
-                        break;
-                }
+                report = clipper.apply(grads, operation);
             } catch (NonFiniteGradientException e) {
                 report = e.report();
                 error = e.getMessage();
@@ -329,12 +329,8 @@ public final class Main {
 
             boolean written = false;
             if (error == null && outPath != null) {
-                List<NamedArray> result = new ArrayList<>(arrays.size());
-                for (int i = 0; i < arrays.size(); i++) {
-                    result.add(arrays.get(i).withData(data.get(i)));
-                }
                 try {
-                    NpzWriter.write(outPath, result, archive.compressed());
+                    NpzWriter.write(outPath, archive);
                 } catch (NpzException e) {
                     throw new InputException(e.getMessage());
                 }
@@ -374,7 +370,7 @@ public final class Main {
         j.put("tensor_scales", r.tensorScales());
         j.put("total_elements", r.totalElements());
         j.put("clipped_fraction", r.clippedFraction());
-        j.put("norm_type", valueClip == null ? normType.toString() : null);
+        j.put("norm_type", valueClip == null ? normTypeText(normType) : null);
         j.put("semantics", normClip == null ? null : normClip.semantics().name().toLowerCase(Locale.ROOT));
         j.put("max_norm", normClip == null ? null : (Object) normClip.maxNorm());
         j.put("min", valueClip == null ? null : (Object) valueClip.min());
@@ -424,7 +420,10 @@ public final class Main {
         throw new UsageException("unknown " + option + " '" + text + "' (expected " + names + ")");
     }
 
-    /** A decimal number or [+-]inf(inity); NaN, hex and suffixed forms are rejected. */
+    /**
+     * A decimal number, [+-]inf(inity) or nan; hex and suffixed forms are rejected. Whether the value
+     * is allowed (NaN, negative, infinite) is the library's decision, see {@link #option}.
+     */
     static double number(String option, String text) throws UsageException {
         String t = text.trim();
         if (!NUMBER.matcher(t).matches()) {
@@ -432,7 +431,7 @@ public final class Main {
         }
         String lower = t.toLowerCase(Locale.ROOT);
         if (lower.endsWith("nan")) {
-            throw new UsageException(option + " must not be NaN");
+            return Double.NaN;
         }
         if (lower.endsWith("inf") || lower.endsWith("infinity")) {
             return lower.startsWith("-") ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
@@ -440,17 +439,56 @@ public final class Main {
         return Double.parseDouble(t);
     }
 
-    private static NormType normType(String text) throws UsageException {
-        double p = number("--norm-type", text);
-        if (!(p > 0)) {
-            throw new UsageException("--norm-type must be 1, 2, inf or a real number > 0, got '" + text + "'");
+    /** Something that builds one of the library's option records and may refuse the values. */
+    @FunctionalInterface
+    private interface Build<T> {
+        T get();
+    }
+
+    /**
+     * Builds a library record from option values; its IllegalArgumentException becomes a usage error
+     * naming the options as given, e.g. {@code --max-norm -1: max norm must be finite and >= 0, got -1.0}.
+     */
+    private static <T> T option(String names, Map<String, String> o, Build<T> build) throws UsageException {
+        try {
+            return build.get();
+        } catch (IllegalArgumentException e) {
+            StringBuilder given = new StringBuilder();
+            for (String n : names.split("/")) {
+                if (o.containsKey(n)) {
+                    given.append(given.length() == 0 ? "" : " ").append(n).append(' ').append(o.get(n));
+                }
+            }
+            throw new UsageException(given + ": " + e.getMessage());
         }
-        return NormType.of(p);
+    }
+
+    /**
+     * The p of a norm as the report prints it: "inf", an integer when p is one exactly (below 2^53,
+     * where every integer is a double), else Java's shortest round-trip decimal ("3.5", "1.0E300").
+     */
+    static String normTypeText(NormType t) {
+        double p = t.p();
+        if (t.isInfinity()) {
+            return "inf";
+        }
+        if (p == Math.rint(p) && p < 0x1p53) {
+            return Long.toString((long) p);
+        }
+        return Double.toString(p);
     }
 
     private static Path path(String text, String option) throws UsageException {
         if (text.isEmpty()) {
             throw new UsageException(option + " needs a file name");
+        }
+        String encoding = System.getProperty("sun.jnu.encoding", Charset.defaultCharset().name());
+        if (text.indexOf('\uFFFD') >= 0 || !fileNameCharset(encoding).newEncoder().canEncode(text)) {
+            // the JVM decoded the argument's bytes with the platform encoding and replaced what did not
+            // decode: a file under the decoded name would not be the file the command line named
+            throw new InputException(option + " '" + text + "' has bytes that are not valid " + encoding
+                    + " (the file name encoding of this JVM), so the file cannot be named faithfully; rename it, "
+                    + "or run with a locale whose encoding matches the name (e.g. LANG=C.UTF-8)");
         }
         try {
             return Path.of(text);
@@ -459,13 +497,20 @@ public final class Main {
         }
     }
 
-    private static void checkWritable(Path out) throws UsageException {
-        if (Files.isDirectory(out)) {
-            throw new InputException("--out " + out + " is a directory");
+    private static Charset fileNameCharset(String name) {
+        try {
+            return Charset.forName(name);
+        } catch (IllegalArgumentException e) {
+            return Charset.defaultCharset();
         }
-        Path dir = out.toAbsolutePath().getParent();
-        if (dir == null || !Files.isDirectory(dir)) {
-            throw new InputException("--out " + out + ": the directory " + dir + " does not exist");
+    }
+
+    /** OUT must be creatable or a regular file to replace (symbolic links followed); checked before reading. */
+    private static void checkWritable(Path out) throws UsageException {
+        try {
+            NpzWriter.destination(out);
+        } catch (NpzException e) {
+            throw new InputException("--out " + e.getMessage());
         }
     }
 }

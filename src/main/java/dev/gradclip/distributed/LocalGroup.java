@@ -28,7 +28,7 @@ public final class LocalGroup {
     /**
      * A group of {@code worldSize} ranks.
      *
-     * @throws IllegalArgumentException if worldSize < 1 or the timeout is not positive
+     * @throws IllegalArgumentException if worldSize {@code < 1} or the timeout is not positive
      */
     public static LocalGroup create(int worldSize, Duration timeout) {
         Objects.requireNonNull(timeout, "timeout is null");

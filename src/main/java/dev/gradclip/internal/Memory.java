@@ -7,6 +7,11 @@ import java.nio.Buffer;
  * Raw off-heap memory access for tensors that live outside the Java heap (native buffers, direct NIO
  * buffers, JavaCPP pointers). Every access copies whole ranges between an address and a Java array, so
  * 64-bit addresses and lengths beyond 2^31 elements work. Not part of the public API.
+ *
+ * <p>This is the version for JDK 17 to 21. The multi-release jar holds a second one for JDK 22+
+ * ({@code src/main/java22}, {@code META-INF/versions/22}) on the Foreign Function and Memory API, on
+ * which JDK 24+ prints no {@code sun.misc.Unsafe} deprecation warning; both keep the contract that
+ * {@code MemoryContract} (tests) checks.
  */
 public final class Memory {
     private static final sun.misc.Unsafe UNSAFE;
@@ -46,6 +51,9 @@ public final class Memory {
 
     /** The native address of a direct buffer's element 0 (ignores position). */
     public static long bufferAddress(Buffer directBuffer) {
+        if (!directBuffer.isDirect()) {
+            throw new IllegalArgumentException("not a direct buffer");
+        }
         return UNSAFE.getLong(directBuffer, BUFFER_ADDRESS_OFFSET);
     }
 

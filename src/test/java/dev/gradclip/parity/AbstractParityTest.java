@@ -32,6 +32,16 @@ abstract class AbstractParityTest {
     /** The backend compared with the CPU, or null (with {@link #unavailableReason()}) when it cannot run here. */
     abstract Clipper openOther();
 
+    /** How many random cases {@link #randomCases()} runs: {@code -Dgradclip.parity.cases}, default 1,500. */
+    int randomCaseCount() {
+        return Integer.getInteger("gradclip.parity.cases", 1500);
+    }
+
+    /** The CPU side of the comparison: the default CPU backend unless a subclass says otherwise. */
+    Clipper openCpu() {
+        return Clipper.create(Backend.CPU);
+    }
+
     /** Why {@link #openOther()} returned null. */
     String unavailableReason() {
         return null;
@@ -40,7 +50,7 @@ abstract class AbstractParityTest {
     @BeforeAll
     void open() {
         other = openOther();
-        cpu = Clipper.create(Backend.CPU);
+        cpu = openCpu();
         suite = other == null ? null : new ParitySuite(cpu, other);
     }
 
@@ -113,7 +123,7 @@ abstract class AbstractParityTest {
 
     @Test
     void randomCases() {
-        int count = Integer.getInteger("gradclip.parity.cases", 1500);
+        int count = randomCaseCount();
         SplittableRandom r = new SplittableRandom(5);
         List<Case> cases = new ArrayList<>();
         for (int i = 0; i < count; i++) {

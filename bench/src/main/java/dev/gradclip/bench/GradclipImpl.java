@@ -12,6 +12,7 @@ import dev.gradclip.NormClip;
 import dev.gradclip.NormType;
 import dev.gradclip.Tensor;
 import dev.gradclip.ValueClip;
+import dev.gradclip.backend.cpu.CpuBackend;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -85,7 +86,9 @@ final class GradclipImpl implements Harness.Impl {
 
     @Override
     public String describe() {
-        return clipper + " (" + clipper.selectionReason() + "), layout " + layout;
+        String isa = CpuBackend.nativeIsa();
+        String kernels = isa != null ? "native " + isa : "java (" + CpuBackend.nativeUnavailableReason() + ")";
+        return clipper + ", kernels " + kernels + ", layout " + layout;
     }
 
     @Override

@@ -100,6 +100,16 @@ public final class CpuBackend implements ClipBackend {
         return NativeKernels.AVAILABLE && NativeKernels.isaSupported(isa);
     }
 
+    /**
+     * Prints the kernels the CPU backend runs here ({@code native avx512}, …, or {@code java} and why);
+     * with {@code --require-native}, exits with status 1 when the native kernels did not load (the jar check).
+     */
+    public static void main(String[] args) {
+        String why = nativeUnavailableReason();
+        System.out.println(why == null ? "cpu kernels: native " + nativeIsa() : "cpu kernels: java (" + why + ")");
+        if (why != null && args.length > 0 && args[0].equals("--require-native")) System.exit(1);
+    }
+
     @Override
     public void checkSupported(GradientSet set) {
         for (int i = 0; i < set.size(); i++) {

@@ -6,8 +6,10 @@ import java.util.Objects;
 /**
  * One named array of an .npz archive: name, dtype, shape (C order) and data.
  *
- * <p>Immutable: the shape and data are copied on the way in (public constructors and factories) and
- * on the way out ({@link #shape()}, {@link #data()}, {@link #floatData()} ...). Data is held as
+ * <p>The shape and data are copied on the way in (public constructors and factories) and on the way
+ * out ({@link #shape()}, {@link #data()}, {@link #floatData()} ...); the one exception is
+ * {@link #sharedData()}, the backing array itself, through which the command line clips an archive's
+ * arrays in place instead of holding a second copy of every array. Data is held as
  * {@code float[]} for float32, {@code double[]} for float64 and {@code short[]} (raw IEEE 754 half
  * bits) for float16, in C (row-major) order. A 0-d array has shape {@code []} and one element; an
  * array with a 0 in its shape has no elements.
@@ -135,6 +137,15 @@ public final class NamedArray {
             default:
                 return ((double[]) data)[i];
         }
+    }
+
+    /**
+     * The backing array itself, not a copy: {@code float[]}, {@code double[]} or {@code short[]} (half
+     * bits) per the dtype. Writes to it change this array (and what a writer then writes); its length
+     * is fixed.
+     */
+    public Object sharedData() {
+        return data;
     }
 
     /** The backing array, not copied; for this package's writer only. */

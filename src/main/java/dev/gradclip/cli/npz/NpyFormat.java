@@ -156,8 +156,7 @@ final class NpyFormat {
         }
         Object descr = dict.get("descr");
         if (!(descr instanceof String)) {
-            throw new FormatException("structured (record) dtypes are not supported: descr " + abbreviate(String.valueOf(
-                    descr instanceof PyLiteral.Tuple ? ((PyLiteral.Tuple) descr).items : descr)));
+            throw new FormatException("structured (record) dtypes are not supported: descr " + abbreviate(PyLiteral.repr(descr)));
         }
         Object fortran = dict.get("fortran_order");
         if (!(fortran instanceof Boolean)) {

@@ -5,12 +5,12 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.LocalDateTime;
 import java.util.HashSet;
 import java.util.List;
@@ -31,6 +31,17 @@ import java.util.zip.ZipOutputStream;
  * then renamed over the destination (atomically where the file system supports it), so the
  * destination never holds a partial archive; on any failure the temporary file is deleted and the
  * destination is left as it was. Entry timestamps are fixed (1980-01-01) so output is reproducible.
+ *
+ * <p>The destination is either missing or a regular file. A symbolic link is followed to its final
+ * target, which is then replaced as above (the link itself stays a link); a link to a missing file is
+ * refused, like an existing destination that is not a regular file (a directory, device such as
+ * {@code /dev/null}, FIFO or socket, also when reached through a link such as {@code /dev/stdout}):
+ * renaming a regular file over those would replace them. The check and the rename are not one atomic
+ * step: a destination replaced by something else in between is not detected.
+ *
+ * <p>A temporary file is deleted when the JVM shuts down before the rename (SIGTERM, SIGINT, System.exit
+ * from another thread): no hidden {@code .NAME.*.tmp} is left behind. Only SIGKILL and a crash of the
+ * JVM itself can leave one.
  */
 public final class NpzWriter {
     private static final LocalDateTime FIXED_TIME = LocalDateTime.of(1980, 1, 1, 0, 0, 0);
@@ -51,22 +62,15 @@ public final class NpzWriter {
                 throw new NpzException(label, null, "duplicate array name '" + a.name() + "'");
             }
         }
-        if (Files.isDirectory(out)) {
-            throw new NpzException(label, null, "is a directory");
-        }
-        Path abs = out.toAbsolutePath();
+        Path abs = destination(out);
         Path dir = abs.getParent();
-        if (dir == null || !Files.isDirectory(dir)) {
-            throw new NpzException(label, null, "the directory " + dir + " does not exist");
-        }
         Path tmp = null;
         try {
             FileChannel ch = null;
             for (int attempt = 0; ch == null; attempt++) {
                 tmp = dir.resolve("." + abs.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
                 try {
-                    // CREATE_NEW with default permissions (umask applies), unlike Files.createTempFile's 0600
-                    ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                    ch = TempFiles.create(tmp);
                 } catch (FileAlreadyExistsException e) {
                     if (attempt > 100) {
                         throw e;
@@ -84,23 +88,53 @@ public final class NpzWriter {
                 zos.flush();
                 channel.force(true);
             }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
+            TempFiles.moveOver(tmp, abs);
             tmp = null;
         } catch (IOException e) {
             throw new NpzException(label, null, "cannot write (" + e + ")", e);
         } finally {
             if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort; the destination is untouched either way
-                }
+                TempFiles.delete(tmp);
             }
         }
+    }
+
+    /**
+     * The absolute path the archive replaces: {@code out} itself, or the final target of a symbolic
+     * link; refuses destinations that are not regular files and dangling links.
+     */
+    public static Path destination(Path out) throws NpzException {
+        String label = out.toString();
+        Path abs = out.toAbsolutePath();
+        if (Files.isSymbolicLink(abs)) {
+            try {
+                abs = abs.toRealPath();
+            } catch (NoSuchFileException e) {
+                throw new NpzException(label, null, "is a symbolic link to a missing file; refusing to write through it");
+            } catch (IOException e) {
+                throw new NpzException(label, null, "cannot follow the symbolic link (" + e.getMessage() + ")", e);
+            }
+        }
+        BasicFileAttributes attrs = null;
+        try {
+            attrs = Files.readAttributes(abs, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            // a new file
+        } catch (IOException e) {
+            throw new NpzException(label, null, "cannot inspect (" + e.getMessage() + ")", e);
+        }
+        if (attrs != null && attrs.isDirectory()) {
+            throw new NpzException(label, null, "is a directory");
+        }
+        if (attrs != null && !attrs.isRegularFile()) {
+            throw new NpzException(label, null, (abs.equals(out.toAbsolutePath()) ? "" : "(-> " + abs + ") ")
+                    + "exists and is not a regular file (a device, FIFO or socket); refusing to replace it");
+        }
+        Path dir = abs.getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new NpzException(label, null, "the directory " + dir + " does not exist");
+        }
+        return abs;
     }
 
     private static void writeEntry(ZipOutputStream zos, NamedArray a, boolean compressed) throws IOException {

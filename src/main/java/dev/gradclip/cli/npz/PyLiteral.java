@@ -32,6 +32,79 @@ final class PyLiteral {
 
     private static final int MAX_DEPTH = 32;
 
+    /**
+     * Python's {@code repr} of a parsed value: {@code [('x', '<f4'), ('y', '<i4')]} for a structured
+     * descr, so messages show the header's own text rather than Java object identities.
+     */
+    static String repr(Object v) {
+        StringBuilder sb = new StringBuilder();
+        repr(v, sb);
+        return sb.toString();
+    }
+
+    private static void repr(Object v, StringBuilder sb) {
+        if (v == null) {
+            sb.append("None");
+        } else if (v instanceof Boolean) {
+            sb.append((Boolean) v ? "True" : "False");
+        } else if (v instanceof String) {
+            String str = (String) v;
+            sb.append('\'');
+            for (int i = 0; i < str.length(); i++) {
+                char c = str.charAt(i);
+                switch (c) {
+                    case '\\': sb.append("\\\\"); break;
+                    case '\'': sb.append("\\'"); break;
+                    case '\n': sb.append("\\n"); break;
+                    case '\t': sb.append("\\t"); break;
+                    case '\r': sb.append("\\r"); break;
+                    default:
+                        if (c < 0x20 || c == 0x7f) {
+                            sb.append(String.format("\\x%02x", (int) c));
+                        } else {
+                            sb.append(c);
+                        }
+                }
+            }
+            sb.append('\'');
+        } else if (v instanceof Tuple) {
+            List<Object> items = ((Tuple) v).items;
+            sb.append('(');
+            for (int i = 0; i < items.size(); i++) {
+                if (i > 0) {
+                    sb.append(", ");
+                }
+                repr(items.get(i), sb);
+            }
+            sb.append(items.size() == 1 ? ",)" : ")");
+        } else if (v instanceof List) {
+            List<?> items = (List<?>) v;
+            sb.append('[');
+            for (int i = 0; i < items.size(); i++) {
+                if (i > 0) {
+                    sb.append(", ");
+                }
+                repr(items.get(i), sb);
+            }
+            sb.append(']');
+        } else if (v instanceof Map) {
+            sb.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
+                if (!first) {
+                    sb.append(", ");
+                }
+                first = false;
+                repr(e.getKey(), sb);
+                sb.append(": ");
+                repr(e.getValue(), sb);
+            }
+            sb.append('}');
+        } else {
+            sb.append(v); // Long
+        }
+    }
+
     private final String s;
     private int pos;
 

@@ -20,7 +20,7 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-#define __shared__ static thread_local
+#define __shared__ static thread_local  // kernels use GC_SHARED (gc_numeric.cuh), which also poisons
 
 struct uint3 { unsigned x, y, z; };
 struct dim3 {
@@ -46,6 +46,23 @@ extern GC_EMU_TLS thread_local BlockCtx tl_block;
 
 void syncthreads();
 uint64_t shfl_down_bits(unsigned mask, uint64_t bits, unsigned delta);
+// GC_SHARED: poisons [p, p + bytes) (0xff bytes) the first time the running block touches it.
+void shared_touch(void* p, size_t bytes);
+// The grid cap the launch plans use: `cap` unless the schedule says "full" (the uncapped GPU grid).
+unsigned grid_cap(unsigned cap);
+
+// Schedule of the emulated GPU. Defaults from the environment when a thread first launches:
+//   GC_EMU_SEED=N (N != 0): resume the threads of a block in a seeded random order, drawn anew for every
+//     barrier interval, and run the blocks of a grid in a seeded random order (0 or unset: blocks in
+//     order, threads in descending order, the historical schedule);
+//   GC_EMU_GRID=full: launch plans use the uncapped GPU grid instead of at most 8 blocks.
+struct Schedule {
+  uint64_t seed = 0;        // 0: deterministic descending thread order, blocks in order
+  bool shuffle_blocks = true;  // with seed != 0
+  bool full_grid = false;
+};
+Schedule schedule();               // this OS thread's schedule
+void set_schedule(const Schedule& s);  // for tests; applies to later launches on this OS thread
 void launch(dim3 grid, dim3 block, void (*body)(void*), void* arg);
 [[noreturn]] void fatal(const char* what);
 
@@ -130,3 +147,26 @@ inline cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) { *e = nul
 inline cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) { return cudaSuccess; }
 inline cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
 inline cudaError_t cudaEventDestroy(cudaEvent_t) { return cudaSuccess; }
+
+// Devices, pointers, streams, the driver (device_guard.cpp). The emulated GPU is device 0; every
+// address is its memory (the emulated backend takes host addresses), streams are never capturing.
+enum cudaMemoryType { cudaMemoryTypeUnregistered = 0, cudaMemoryTypeHost = 1, cudaMemoryTypeDevice = 2, cudaMemoryTypeManaged = 3 };
+struct cudaPointerAttributes {
+  cudaMemoryType type;
+  int device;
+  void* devicePointer;
+  void* hostPointer;
+};
+enum cudaStreamCaptureStatus { cudaStreamCaptureStatusNone = 0, cudaStreamCaptureStatusActive = 1, cudaStreamCaptureStatusInvalidated = 2 };
+inline cudaError_t cudaGetDevice(int* d) { *d = 0; return cudaSuccess; }
+inline cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
+inline cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* a, const void* p) {
+  a->type = cudaMemoryTypeDevice;
+  a->device = 0;
+  a->devicePointer = const_cast<void*>(p);
+  a->hostPointer = const_cast<void*>(p);
+  return cudaSuccess;
+}
+inline cudaError_t cudaStreamIsCapturing(cudaStream_t, cudaStreamCaptureStatus* s) { *s = cudaStreamCaptureStatusNone; return cudaSuccess; }
+inline cudaError_t cudaStreamGetDevice(cudaStream_t, int* d) { *d = 0; return cudaSuccess; }
+inline cudaError_t cudaDriverGetVersion(int* v) { *v = 13000; return cudaSuccess; }

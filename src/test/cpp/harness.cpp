@@ -23,7 +23,7 @@
 
 // the device conversions, to test them directly (host build of the same code)
 #define GC_EMULATED 1
-#include "../../cuda/gc_numeric.cuh"
+#include "gc_numeric.cuh"
 
 namespace {
 
@@ -592,6 +592,106 @@ void test_conversions() {
     for (uint32_t m = 0; m < (1u << 23); m += 97) one((e << 23) | m);
 }
 
+// The three numerics rules of docs/canonical-reduction.md, with explicit bits.
+void test_rules(gc_engine* e) {
+  auto run1 = [&](int op, int dt, void* data, int64_t count, double a, double p, int sem, int pol, double* sm, int64_t* c3) {
+    int64_t addr = reinterpret_cast<intptr_t>(data), cnt = count;
+    int32_t d = dt;
+    return op_run(e, op, &addr, &cnt, &d, 1, a, 0.0, p, sem, pol, 0, 0, nullptr, nullptr, sm, c3);
+  };
+  double sm[2];
+  int64_t c3[3];
+  // NaN rule 1: a NaN element keeps sign and payload, quieted; rule 2: every other element whose product
+  // is NaN (here the scale itself is NaN, as the NaN elements make the norm NaN) is the canonical NaN
+  {
+    uint32_t f[6] = {0x7f800001u, 0xffa00000u, 0x7fc12345u, fbits(40.0f), fbits(-30.0f), 0x7f800000u};
+    CHECK(run1(GC_OP_CLIP_GLOBAL_NORM, GC_FLOAT32, f, 6, 1.0, 2.0, GC_SEMANTICS_TORCH, 0, sm, c3) == GC_OK, "nan rule run");
+    CHECK(f[0] == 0x7fc00001u && f[1] == 0xffe00000u && f[2] == 0x7fc12345u, "NaN rule 1 (fp32): %08x %08x %08x", f[0], f[1], f[2]);
+    CHECK(f[3] == 0x7fc00000u && f[4] == 0x7fc00000u && f[5] == 0x7fc00000u, "NaN rule 2 (fp32): %08x %08x %08x", f[3], f[4], f[5]);
+    // no NaN, an inf: norm inf, TORCH scale 0: finite * 0 = signed zero, inf * 0 = canonical NaN
+    uint32_t g[3] = {fbits(40.0f), fbits(-30.0f), 0xff800000u};
+    CHECK(run1(GC_OP_CLIP_GLOBAL_NORM, GC_FLOAT32, g, 3, 1.0, 2.0, GC_SEMANTICS_TORCH, 0, sm, c3) == GC_OK, "inf run");
+    CHECK(g[0] == 0u && g[1] == 0x80000000u && g[2] == 0x7fc00000u, "inf * 0 (fp32): %08x %08x %08x", g[0], g[1], g[2]);
+  }
+  {
+    uint16_t h[4] = {0x7c01u, 0xfd55u, 0x7c00u, 0x3c00u};  // sNaN, -qNaN with payload, inf, 1.0
+    CHECK(run1(GC_OP_CLIP_GLOBAL_NORM, GC_FLOAT16, h, 4, 1.0, 2.0, GC_SEMANTICS_TORCH, 0, sm, c3) == GC_OK, "nan rule f16");
+    CHECK(h[0] == 0x7e01u && h[1] == 0xff55u && h[2] == 0x7e00u && h[3] == 0x7e00u, "NaN rule fp16: %04x %04x %04x %04x", h[0], h[1], h[2], h[3]);
+    uint16_t hi[3] = {0xfc00u, 0x3c00u, 0xbc00u};  // -inf, 1, -1: scale 0
+    CHECK(run1(GC_OP_CLIP_GLOBAL_NORM, GC_FLOAT16, hi, 3, 1.0, 2.0, GC_SEMANTICS_TORCH, 0, sm, c3) == GC_OK, "inf f16");
+    CHECK(hi[0] == 0x7e00u && hi[1] == 0x0000u && hi[2] == 0x8000u, "inf * 0 (fp16): %04x %04x %04x", hi[0], hi[1], hi[2]);
+    uint16_t b[3] = {0xff81u, 0x7f80u, 0x3f80u};
+    CHECK(run1(GC_OP_CLIP_GLOBAL_NORM, GC_BFLOAT16, b, 3, 1.0, 2.0, GC_SEMANTICS_TORCH, 0, sm, c3) == GC_OK, "nan rule bf16");
+    CHECK(b[0] == 0xffc1u && b[1] == 0x7fc0u && b[2] == 0x7fc0u, "NaN rule bf16: %04x %04x %04x", b[0], b[1], b[2]);
+    uint64_t d[3] = {0xfff0000000000001ull, 0x7ff0000000000000ull, dbits(2.0)};
+    CHECK(run1(GC_OP_CLIP_GLOBAL_NORM, GC_FLOAT64, d, 3, 1.0, 2.0, GC_SEMANTICS_TORCH, 0, sm, c3) == GC_OK, "nan rule f64");
+    CHECK(d[0] == 0xfff8000000000001ull && d[1] == 0x7ff8000000000000ull && d[2] == 0x7ff8000000000000ull, "NaN rule fp64: %016llx %016llx %016llx",
+          static_cast<unsigned long long>(d[0]), static_cast<unsigned long long>(d[1]), static_cast<unsigned long long>(d[2]));
+    // a NaN scale (TF, non-finite norm) with PROPAGATE: finite elements become the canonical NaN
+    float g[2] = {1.0f, fromfbits(0xff800000u)};
+    CHECK(run1(GC_OP_CLIP_GLOBAL_NORM, GC_FLOAT32, g, 2, 1.0, 2.0, GC_SEMANTICS_TF, 0, sm, c3) == GC_OK, "tf nan scale");
+    CHECK(fbits(g[0]) == 0x7fc00000u && fbits(g[1]) == 0x7fc00000u, "NaN scale: %08x %08x", fbits(g[0]), fbits(g[1]));
+  }
+  // General p never overflows for finite data: torch gives 3 for [3, -2, 1] with a huge p
+  {
+    float f[3] = {3.0f, -2.0f, 1.0f};
+    CHECK(run1(GC_OP_NORMS, GC_FLOAT32, f, 3, 0.0, 1e308, 0, 0, sm, c3) == GC_OK && sm[0] == 3.0, "p = 1e308: %.17g", sm[0]);
+    float g[2] = {1e30f, -2e30f};
+    CHECK(run1(GC_OP_NORMS, GC_FLOAT32, g, 2, 0.0, 20.0, 0, 0, sm, c3) == GC_OK, "p = 20");
+    const double want = static_cast<double>(2e30f) * std::pow(1.0 + std::pow(static_cast<double>(1e30f) / static_cast<double>(2e30f), 20.0), 1.0 / 20.0);
+    CHECK(std::isfinite(sm[0]) && std::fabs(sm[0] - want) <= 1e-12 * want, "p = 20, |x| ~ 1e30: %.17g, expected ~%.17g", sm[0], want);
+    // clip with it: finite scale, data not zeroed
+    CHECK(run1(GC_OP_CLIP_GLOBAL_NORM, GC_FLOAT32, g, 2, 1.0, 20.0, GC_SEMANTICS_TORCH, GC_NONFINITE_ERROR, sm, c3) == GC_OK, "clip p = 20");
+    CHECK(g[0] != 0.0f && std::fabs(g[1]) < 1.01f, "clip p = 20 scaled: %g %g", g[0], g[1]);
+    // zero / NaN / inf tensors: the norm is m_t itself
+    float z[3] = {0.0f, -0.0f, 0.0f};
+    CHECK(run1(GC_OP_NORMS, GC_FLOAT32, z, 3, 0.0, 3.0, 0, 0, sm, c3) == GC_OK && dbits(sm[0]) == 0, "p = 3, zeros: %g", sm[0]);
+    float i2[2] = {1.0f, fromfbits(0x7f800000u)};
+    CHECK(run1(GC_OP_NORMS, GC_FLOAT32, i2, 2, 0.0, 3.0, 0, 0, sm, c3) == GC_OK && std::isinf(sm[0]) && c3[1] == 1, "p = 3, inf: %g", sm[0]);
+  }
+  // TF, max norm 0, norm 0: scale 1, nothing written, no trigger under ERROR
+  {
+    float z[4] = {0.0f, -0.0f, 0.0f, 0.0f};
+    CHECK(run1(GC_OP_CLIP_GLOBAL_NORM, GC_FLOAT32, z, 4, 0.0, 2.0, GC_SEMANTICS_TF, GC_NONFINITE_ERROR, sm, c3) == GC_OK, "tf 0/0: %s", gc_last_error());
+    CHECK(sm[0] == 0.0 && sm[1] == 1.0 && c3[0] == 0 && fbits(z[1]) == 0x80000000u, "tf 0/0: scale %g, clipped %lld", sm[1], static_cast<long long>(c3[0]));
+    CHECK(run1(GC_OP_CLIP_NORM, GC_FLOAT32, z, 4, 0.0, 2.0, GC_SEMANTICS_TF, GC_NONFINITE_ERROR, sm, c3) == GC_OK && sm[1] == 1.0, "tf per tensor 0/0");
+    float one[1] = {2.0f};
+    CHECK(run1(GC_OP_CLIP_GLOBAL_NORM, GC_FLOAT32, one, 1, 0.0, 2.0, GC_SEMANTICS_TF, GC_NONFINITE_ERROR, sm, c3) == GC_OK && sm[1] == 0.0 && one[0] == 0.0f,
+          "tf max 0, norm 2: scale %g", sm[1]);
+    // a NaN scale follows the policy: TF with an inf norm under SKIP writes nothing
+    float g[2] = {1.0f, fromfbits(0x7f800000u)};
+    CHECK(run1(GC_OP_CLIP_GLOBAL_NORM, GC_FLOAT32, g, 2, 1.0, 2.0, GC_SEMANTICS_TF, GC_NONFINITE_SKIP, sm, c3) == GC_OK && c3[2] == 1 && g[0] == 1.0f,
+          "tf NaN scale under SKIP");
+  }
+}
+
+// Device-cached tables: a repeated table is not uploaded again, a changed one (same sizes, other
+// addresses or dtypes) must be.
+void test_table_cache(gc_engine* e) {
+  std::vector<Tensor> a{make_tensor(GC_FLOAT32, 70000, 0, 0.0), make_tensor(GC_FLOAT16, 300, 1, 0.0)};
+  std::vector<Tensor> b{make_tensor(GC_FLOAT32, 70000, 0, 0.0), make_tensor(GC_FLOAT16, 300, 1, 0.0)};
+  std::vector<Tensor> c = b;
+  c[1].dtype = GC_BFLOAT16;  // same bytes, another dtype
+  auto norms_of = [&](std::vector<Tensor>& ts, double* nm) {  // the same buffers every time
+    int64_t addr[2], cnt[2];
+    int32_t dts[2];
+    for (int k = 0; k < 2; ++k) { addr[k] = reinterpret_cast<intptr_t>(ts[k].base()); cnt[k] = ts[k].count; dts[k] = ts[k].dtype; }
+    double sm[2];
+    int64_t c3[3];
+    return op_run(e, GC_OP_NORMS, addr, cnt, dts, 2, 0, 0, 2.0, 0, 0, 0, 0, nm, nullptr, sm, c3);
+  };
+  for (auto* ts : {&a, &b, &c}) {
+    std::vector<Tensor> copy = *ts;
+    const Out r = ref_run(GC_OP_NORMS, copy, 0, 0, 2.0, 0, 0);
+    for (int rep = 0; rep < 2; ++rep) {  // the second call reuses the table on the device
+      double nm[2] = {-1, -1};
+      CHECK(norms_of(*ts, nm) == GC_OK, "table cache run");
+      CHECK(same(nm[0], r.norms[0]) && same(nm[1], r.norms[1]), "table cache: norms %.17g %.17g, expected %.17g %.17g", nm[0], nm[1],
+            r.norms[0], r.norms[1]);
+    }
+  }
+}
+
 void test_single_sweep(gc_engine* e, bool quick) {
   const int64_t sizes[] = {0, 1, 2, 3, 4, 5, 7, 13, 31, 1023, 1024, 1025, 4099, 65535, 65536, 65537, 131075, 200003};
   char label[160];
@@ -754,6 +854,9 @@ void test_invalid(gc_engine* e) {
   const gc_tensor_table null_address{null_addr, cnt, dts, 1};
   int64_t c2[2] = {100, -5};
   const gc_tensor_table second_negative{addr, c2, dts, 2};
+  int64_t mis2[1] = {addr[0] + 2}, mis4[1] = {addr[0] + 4}, c10[1] = {10};
+  int32_t f64[1] = {GC_FLOAT64};
+  const gc_tensor_table misaligned32{mis2, cnt, dts, 1}, misaligned64{mis4, c10, f64, 1};
   const double inf = std::numeric_limits<double>::infinity();
   gc_count_result cr{};
   gc_clamp_result clr{};
@@ -764,6 +867,8 @@ void test_invalid(gc_engine* e) {
   int64_t chunks = 0;
   (void)sm; (void)c3;
   std::vector<Bad> bad = {
+      {"misaligned fp32 view", [&] { return static_cast<int>(gc_norms(e, &misaligned32, GC_NORM_L2, 2, 0, &nr)); }},
+      {"misaligned fp64 view", [&] { return static_cast<int>(gc_scale(e, &misaligned64, scales1, 0, &sr)); }},
       {"count null engine", [&] { return static_cast<int>(gc_count_nonfinite(nullptr, &tab, 0, &cr)); }},
       {"count null table", [&] { return static_cast<int>(gc_count_nonfinite(e, nullptr, 0, &cr)); }},
       {"count null out", [&] { return static_cast<int>(gc_count_nonfinite(e, &tab, 0, nullptr)); }},
@@ -930,6 +1035,8 @@ int main() {
       {"api", [&] { test_api_misc(); }},
       {"conversions", [&] { test_conversions(); }},
       {"invalid arguments", [&] { test_invalid(e); }},
+      {"numerics rules", [&] { test_rules(e); }},
+      {"table cache", [&] { test_table_cache(e); }},
       {"single-tensor sweep", [&] { test_single_sweep(e, quick); }},
       {"policies", [&] { test_policies(e); }},
       {"random sets", [&] { test_random_sets(e, quick ? 150 : 600); }},

@@ -3,4 +3,4 @@
 #error "kernels_emu.cpp is only for the emulated backend"
 #endif
 #include "emu/cuda_emu.h"
-#include "../../cuda/gradclip_kernels.cu"
+#include "../gradclip_kernels.cu"

@@ -2,12 +2,16 @@
 //
 // A launch runs its blocks one after another on the calling OS thread. Each block's threads are fibers
 // with their own stacks (mmap'ed once per OS thread, with a guard page each, reused across launches).
-// The scheduler resumes the live fibers round-robin in DESCENDING thread order; a fiber runs until it
-// waits at __syncthreads (all live threads of the block) or exits.
-// Shuffles cost no switch: each lane appends the value it offers to its own log, and
-// __shfl_down_sync(v, d) in lane l reads entry k of lane l+d's log, where k counts the shuffles lane l
-// has made. Because lanes run in descending order, lane l+d has always made that shuffle already
-// (otherwise lane l waits for it). Logs are emptied whenever a block barrier completes.
+// The scheduler resumes the live fibers round-robin, by default in DESCENDING thread order; with a seed
+// (GC_EMU_SEED, set_schedule) in a random order drawn anew for every barrier interval (random warp order
+// with lanes descending, or all threads at random), and the blocks of
+// a grid in a random order too. A fiber runs until it waits at __syncthreads (all live threads of the
+// block), waits for a shuffle partner, or exits. GC_SHARED memory is poisoned (0xff) when a block first
+// touches it. Together these make missing barriers, reads of uninitialised shared memory and
+// dependencies between blocks visible (src/test/cpp/emu_schedule_test.cpp plants them).
+// Shuffles: each lane appends the value it offers to its own log, and __shfl_down_sync(v, d) in lane l
+// reads entry k of lane l+d's log, where k counts the shuffles lane l has made. In descending order
+// lane l+d has always made that shuffle already; otherwise lane l yields until it has. Logs are emptied whenever a block barrier completes.
 // A full round in which no fiber makes progress is a deadlock (divergent barrier, divergent shuffle)
 // and aborts with a message instead of hanging.
 //
@@ -20,6 +24,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <utility>
 #include <memory>
 #include <vector>
 
@@ -139,6 +145,14 @@ struct Sched {
   uint32_t shfl_base[kMaxThreads] = {};  // shuffles made by thread i before its log's first entry
   uint64_t progress = 0;
   Fiber* cur = nullptr;
+
+  // schedule
+  Schedule sch;
+  bool sch_init = false;
+  uint64_t rng = 0;
+  uint64_t block_epoch = 0;
+  std::vector<std::pair<void*, uint64_t>> shared_seen;  // GC_SHARED region -> epoch of its last poisoning
+  std::vector<int> order;
 
 #if defined(__x86_64__)
   void* sched_sp = nullptr;
@@ -266,9 +280,40 @@ void init_fiber(Sched& s, Fiber& f) {
 #endif
 }
 
+uint64_t next_rand(Sched& s) {  // splitmix64
+  uint64_t z = (s.rng += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// The resume order of one barrier interval. Unseeded: descending thread order. Seeded: with
+// probability 3/4 the warps in a random order, each warp's lanes descending (a warp runs as a unit, as
+// on a GPU, so shuffles complete without waiting); otherwise all threads in a random order.
+void draw_order(Sched& s, int n) {
+  s.order.resize(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) s.order[static_cast<size_t>(i)] = n - 1 - i;  // descending
+  if (s.sch.seed == 0) return;
+  auto shuffle = [&](std::vector<int>& v) {  // Fisher-Yates
+    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<size_t>(next_rand(s) % i)]);
+  };
+  if (next_rand(s) % 4 == 0) {
+    shuffle(s.order);
+    return;
+  }
+  std::vector<int> warps(static_cast<size_t>((n + 31) / 32));
+  for (size_t w = 0; w < warps.size(); ++w) warps[w] = static_cast<int>(w);
+  shuffle(warps);
+  size_t k = 0;
+  for (int w : warps)
+    for (int l = 31; l >= 0; --l)
+      if (w * 32 + l < n) s.order[k++] = w * 32 + l;
+}
+
 void run_block(Sched& s) {
   const dim3 b = tl_block.bdim;
   const int n = s.nthreads;
+  ++s.block_epoch;  // GC_SHARED memory is poisoned again when this block first touches it
   s.live = n;
   s.block_bar = Barrier{};
   if (s.log_cap == 0) s.log_cap = 32;
@@ -286,10 +331,16 @@ void run_block(Sched& s) {
     f.ctx.shfl_seq = 0;
     init_fiber(s, f);
   }
+  unsigned order_gen = s.block_bar.gen;
+  draw_order(s, n);
   while (s.live > 0) {
     const uint64_t before = s.progress;
-    for (int i = n - 1; i >= 0; --i) {
-      Fiber& f = s.fibers[static_cast<size_t>(i)];
+    if (s.block_bar.gen != order_gen) {  // a barrier completed: a new interval, a new order
+      order_gen = s.block_bar.gen;
+      draw_order(s, n);
+    }
+    for (int k = 0; k < n; ++k) {
+      Fiber& f = s.fibers[static_cast<size_t>(s.order[static_cast<size_t>(k)])];
       if (f.done) continue;
       s.cur = &f;
       tl_thread = &f.ctx;
@@ -315,12 +366,25 @@ void barrier_wait(Sched& s) {
   } while (b.gen == g);
 }
 
+Schedule env_schedule() {
+  Schedule c;
+  if (const char* e = std::getenv("GC_EMU_SEED")) c.seed = std::strtoull(e, nullptr, 10);
+  if (const char* e = std::getenv("GC_EMU_GRID")) c.full_grid = std::strcmp(e, "full") == 0;
+  return c;
+}
+
 Sched& sched() {
   if (!tl_sched_raw) {
     tl_sched.reset(new Sched());
     tl_sched_raw = tl_sched.get();
   }
-  return *tl_sched_raw;
+  Sched& s = *tl_sched_raw;
+  if (!s.sch_init) {
+    s.sch = env_schedule();
+    s.rng = s.sch.seed;
+    s.sch_init = true;
+  }
+  return s;
 }
 
 }  // namespace
@@ -329,6 +393,30 @@ void syncthreads() {
   Sched& s = *tl_sched_raw;
   if (!s.active || !s.cur) fatal("__syncthreads outside a kernel");
   barrier_wait(s);
+}
+
+Schedule schedule() { return sched().sch; }
+void set_schedule(const Schedule& c) {
+  Sched& s = sched();
+  if (s.active) fatal("set_schedule inside a kernel");
+  s.sch = c;
+  s.rng = c.seed;
+}
+unsigned grid_cap(unsigned cap) { return sched().sch.full_grid ? 0x7fffffffu : cap; }
+
+void shared_touch(void* p, size_t bytes) {
+  Sched& s = *tl_sched_raw;
+  if (!s.active || !s.cur) fatal("GC_SHARED outside a kernel");
+  for (auto& r : s.shared_seen)
+    if (r.first == p) {
+      if (r.second != s.block_epoch) {
+        std::memset(p, 0xff, bytes);
+        r.second = s.block_epoch;
+      }
+      return;
+    }
+  std::memset(p, 0xff, bytes);
+  s.shared_seen.emplace_back(p, s.block_epoch);
 }
 
 namespace {
@@ -375,14 +463,22 @@ void launch(dim3 grid, dim3 block, void (*body)(void*), void* arg) {
   s.arg = arg;
   s.nthreads = static_cast<int>(nt);
   const BlockCtx saved = tl_block;
-  for (unsigned z = 0; z < grid.z; ++z)
-    for (unsigned y = 0; y < grid.y; ++y)
-      for (unsigned x = 0; x < grid.x; ++x) {
-        tl_block.bid = uint3{x, y, z};
-        tl_block.bdim = block;
-        tl_block.gdim = grid;
-        run_block(s);
-      }
+  // blocks in order, or (seeded) in the pseudo-random order k -> (a k + c) mod G with gcd(a, G) = 1
+  const uint64_t G = static_cast<uint64_t>(grid.x) * grid.y * grid.z;
+  uint64_t a = 1, c = 0;
+  if (s.sch.seed != 0 && s.sch.shuffle_blocks && G > 1) {
+    auto gcd = [](uint64_t x, uint64_t y) { while (y) { const uint64_t t = x % y; x = y; y = t; } return x; };
+    do a = 1 + next_rand(s) % (G - 1); while (gcd(a, G) != 1);
+    c = next_rand(s) % G;
+  }
+  for (uint64_t k = 0; k < G; ++k) {
+    const uint64_t id = (a * k + c) % G;  // a, k < 2^32: no overflow
+    tl_block.bid = uint3{static_cast<unsigned>(id % grid.x), static_cast<unsigned>((id / grid.x) % grid.y),
+                         static_cast<unsigned>(id / (static_cast<uint64_t>(grid.x) * grid.y))};
+    tl_block.bdim = block;
+    tl_block.gdim = grid;
+    run_block(s);
+  }
   tl_block = saved;
   s.active = false;
 }
