@@ -2,6 +2,7 @@ package dev.gradclip;
 
 import java.util.Arrays;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What one operation measured and did: what a trainer logs each step. Immutable; built only by
@@ -22,7 +23,7 @@ import java.util.Objects;
 public final class ClipReport {
     private final Operation operation;
     private final String backend;
-    private final NormType normType;
+    private final @Nullable NormType normType;
     private final boolean hasNorms;
     private final double totalNorm;
     private final double[] tensorNorms;
@@ -33,7 +34,7 @@ public final class ClipReport {
     private final long totalElements;
     private final boolean skipped;
 
-    ClipReport(Operation operation, String backend, NormType normType, boolean hasNorms, double totalNorm,
+    ClipReport(Operation operation, String backend, @Nullable NormType normType, boolean hasNorms, double totalNorm,
                       double[] tensorNorms, double scale, double[] tensorScales, long clippedElements,
                       long nonFiniteElements, long totalElements, boolean skipped) {
         this.operation = Objects.requireNonNull(operation, "operation");
@@ -55,8 +56,8 @@ public final class ClipReport {
     /** The backend that ran the operation: "cpu", "cuda" or "emulated". */
     public String backend() { return backend; }
 
-    /** The norm type, or null for clip by value. */
-    public NormType normType() { return normType; }
+    /** The norm type, or null for operations without norms (clip by value, scale each). */
+    public @Nullable NormType normType() { return normType; }
 
     /** Whether norms were computed (false for clip by value). */
     public boolean hasNorms() { return hasNorms; }

@@ -5,8 +5,6 @@ import dev.gradclip.backend.ClampCounts;
 import dev.gradclip.backend.ClipBackend;
 import dev.gradclip.backend.GlobalClipResult;
 import dev.gradclip.backend.PendingGlobalClip;
-import dev.gradclip.backend.NativeBackends;
-import dev.gradclip.backend.nativeapi.DeviceBuffer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -85,20 +83,21 @@ public final class Clipper implements AutoCloseable {
      */
     public ClipReport clipByValue(GradientSet grads, ValueClip clip) {
         Objects.requireNonNull(clip, "value clip is null");
-        prepare(grads);
-        NonFinitePolicy policy = clip.nonFinite();
-        if (policy != NonFinitePolicy.PROPAGATE) {
-            long nonFinite = backend.countNonFinite(grads);
-            if (nonFinite > 0) {
-                ClipReport report = valueReport(grads, 0, nonFinite, policy == NonFinitePolicy.SKIP);
-                if (policy == NonFinitePolicy.ERROR) {
-                    throw new NonFiniteGradientException(nonFinite + " non-finite gradient element(s); nothing was clipped", report);
+        try (Pinned pinned = prepare(grads)) {
+            NonFinitePolicy policy = clip.nonFinite();
+            if (policy != NonFinitePolicy.PROPAGATE) {
+                long nonFinite = backend.countNonFinite(grads);
+                if (nonFinite > 0) {
+                    ClipReport report = valueReport(grads, 0, nonFinite, policy == NonFinitePolicy.SKIP);
+                    if (policy == NonFinitePolicy.ERROR) {
+                        throw new NonFiniteGradientException(nonFinite + " non-finite gradient element(s); nothing was clipped", report);
+                    }
+                    return report;
                 }
-                return report;
             }
+            ClampCounts counts = backend.clamp(grads, clip.min(), clip.max());
+            return valueReport(grads, counts.clipped(), counts.nonFinite(), false);
         }
-        ClampCounts counts = backend.clamp(grads, clip.min(), clip.max());
-        return valueReport(grads, counts.clipped(), counts.nonFinite(), false);
     }
 
     private ClipReport valueReport(GradientSet grads, long clipped, long nonFinite, boolean skipped) {
@@ -114,14 +113,15 @@ public final class Clipper implements AutoCloseable {
     public ClipReport norms(GradientSet grads, NormType normType, NonFinitePolicy policy) {
         Objects.requireNonNull(normType, "norm type is null");
         Objects.requireNonNull(policy, "nonFinite policy is null");
-        prepare(grads);
-        NormPartials n = backend.norms(grads, normType);
-        ClipReport report = new ClipReport(Operation.NORMS, name(), normType, true, n.totalNorm(), n.tensorNorms(), 1.0,
-                filled(grads.size(), 1.0), 0, n.nonFiniteElements(), grads.totalElements(), false);
-        if (policy == NonFinitePolicy.ERROR && !Double.isFinite(n.totalNorm())) {
-            throw new NonFiniteGradientException("total " + normType + "-norm is " + n.totalNorm(), report);
+        try (Pinned pinned = prepare(grads)) {
+            NormPartials n = backend.norms(grads, normType);
+            ClipReport report = new ClipReport(Operation.NORMS, name(), normType, true, n.totalNorm(), n.tensorNorms(), 1.0,
+                    filled(grads.size(), 1.0), 0, n.nonFiniteElements(), grads.totalElements(), false);
+            if (policy == NonFinitePolicy.ERROR && !Double.isFinite(n.totalNorm())) {
+                throw new NonFiniteGradientException("total " + normType + "-norm is " + n.totalNorm(), report);
+            }
+            return report;
         }
-        return report;
     }
 
     /** {@link #norms(GradientSet, NormType, NonFinitePolicy)} with PROPAGATE. */
@@ -138,8 +138,9 @@ public final class Clipper implements AutoCloseable {
      */
     public NormPartials partials(GradientSet grads, NormType normType) {
         Objects.requireNonNull(normType, "norm type is null");
-        prepare(grads);
-        return backend.norms(grads, normType);
+        try (Pinned pinned = prepare(grads)) {
+            return backend.norms(grads, normType);
+        }
     }
 
     /**
@@ -150,10 +151,11 @@ public final class Clipper implements AutoCloseable {
      */
     public ClipReport clipByNorm(GradientSet grads, NormClip clip) {
         Objects.requireNonNull(clip, "norm clip is null");
-        prepare(grads);
-        NormPartials n = backend.norms(grads, clip.normType());
-        return perTensor(grads, n, Operation.CLIP_NORM, clip.normType(), clip.nonFinite(),
-                norm -> clip.semantics().scale(norm, clip.maxNorm()));
+        try (Pinned pinned = prepare(grads)) {
+            NormPartials n = backend.norms(grads, clip.normType());
+            return perTensor(grads, n, Operation.CLIP_NORM, clip.normType(), clip.nonFinite(),
+                    norm -> clip.semantics().scale(norm, clip.maxNorm()));
+        }
     }
 
     /**
@@ -165,9 +167,10 @@ public final class Clipper implements AutoCloseable {
      */
     public ClipReport clipByGlobalNorm(GradientSet grads, NormClip clip) {
         Objects.requireNonNull(clip, "norm clip is null");
-        prepare(grads);
-        NormPartials n = backend.norms(grads, clip.normType());
-        return global(grads, clip, Operation.CLIP_GLOBAL_NORM, n.totalNorm(), n.tensorNorms(), n.nonFiniteElements());
+        try (Pinned pinned = prepare(grads)) {
+            NormPartials n = backend.norms(grads, clip.normType());
+            return global(grads, clip, Operation.CLIP_GLOBAL_NORM, n.totalNorm(), n.tensorNorms(), n.nonFiniteElements());
+        }
     }
 
     /**
@@ -179,8 +182,9 @@ public final class Clipper implements AutoCloseable {
      */
     public ClipReport clipWithTotalNorm(GradientSet grads, NormClip clip, double totalNorm) {
         Objects.requireNonNull(clip, "norm clip is null");
-        prepare(grads);
-        return global(grads, clip, Operation.CLIP_GLOBAL_NORM, totalNorm, filled(grads.size(), Double.NaN), 0);
+        try (Pinned pinned = prepare(grads)) {
+            return global(grads, clip, Operation.CLIP_GLOBAL_NORM, totalNorm, filled(grads.size(), Double.NaN), 0);
+        }
     }
 
     /**
@@ -205,10 +209,11 @@ public final class Clipper implements AutoCloseable {
             if (!Double.isFinite(f[t])) throw new IllegalArgumentException("factor " + t + " is " + f[t] + "; factors must be finite");
             min = Math.min(min, f[t]);
         }
-        prepare(grads);
-        long written = backend.scale(grads, f);
-        return new ClipReport(Operation.SCALE, name(), null, false, Double.NaN, new double[0], min, f, written, 0,
-                grads.totalElements(), false);
+        try (Pinned pinned = prepare(grads)) {
+            long written = backend.scale(grads, f);
+            return new ClipReport(Operation.SCALE, name(), null, false, Double.NaN, new double[0], min, f, written, 0,
+                    grads.totalElements(), false);
+        }
     }
 
     /**
@@ -238,12 +243,13 @@ public final class Clipper implements AutoCloseable {
      */
     public PendingReport clipByGlobalNormAsync(GradientSet grads, NormClip clip) {
         Objects.requireNonNull(clip, "norm clip is null");
-        prepare(grads);
-        if (!backend.supportsFusedGlobalNorm(grads, clip)) {
-            return PendingReport.completed(clipByGlobalNorm(grads, clip));
+        try (Pinned pinned = prepare(grads)) {
+            if (!backend.supportsFusedGlobalNorm(grads, clip)) {
+                return PendingReport.completed(clipByGlobalNorm(grads, clip));
+            }
+            PendingGlobalClip pending = backend.clipByGlobalNormFused(grads, clip);
+            return new PendingReport(() -> fusedReport(grads, clip, pending.await()), pending::isDone);
         }
-        PendingGlobalClip pending = backend.clipByGlobalNormFused(grads, clip);
-        return new PendingReport(() -> fusedReport(grads, clip, pending.await()), pending::isDone);
     }
 
     private ClipReport fusedReport(GradientSet grads, NormClip clip, GlobalClipResult r) {
@@ -332,14 +338,16 @@ public final class Clipper implements AutoCloseable {
      * Allocates {@code count} elements in this backend's device memory (CUDA: GPU memory; EMULATED: host
      * memory the emulated kernels read directly), through gradclip's own C API. Its {@link DeviceBuffer#tensor()}
      * is clipped in place without staging. Close it to free the memory.
+     *
+     * @throws IllegalArgumentException if {@code count} is negative or {@code count × dtype.byteSize()}
+     *     overflows 64 bits (before anything is allocated)
+     * @throws IllegalStateException if this backend has no device memory (CPU)
+     * @throws OutOfMemoryError if the device cannot allocate it
      */
     public DeviceBuffer allocate(DType dtype, long count) {
         if (closed) throw new IllegalStateException("Clipper is closed");
-        Backend kind = backend.kind();
-        if (kind != Backend.CUDA && kind != Backend.EMULATED) {
-            throw new IllegalStateException("the " + kind.cliName() + " backend has no device memory");
-        }
-        return new DeviceBuffer(NativeBackends.api(kind), kind, dtype, count);
+        Objects.requireNonNull(dtype, "dtype is null");
+        return new DeviceBuffer(backend.deviceMemory(), backend.kind(), dtype, count);
     }
 
     /**
@@ -350,16 +358,57 @@ public final class Clipper implements AutoCloseable {
     public ClipReport renormalize(GradientSet grads, NormType normType, NonFinitePolicy policy) {
         Objects.requireNonNull(normType, "norm type is null");
         Objects.requireNonNull(policy, "nonFinite policy is null");
-        prepare(grads);
-        NormPartials n = backend.norms(grads, normType);
-        return perTensor(grads, n, Operation.RENORMALIZE, normType, policy, Semantics::renormalizeScale);
+        try (Pinned pinned = prepare(grads)) {
+            NormPartials n = backend.norms(grads, normType);
+            return perTensor(grads, n, Operation.RENORMALIZE, normType, policy, Semantics::renormalizeScale);
+        }
     }
 
-    private void prepare(GradientSet grads) {
+    /**
+     * Validates the set and pins the memory of every tensor owned by a gradclip buffer open until the
+     * returned handle is closed: a {@link NativeBuffer#close()} or {@link DeviceBuffer#close()} on another
+     * thread waits for the operation instead of freeing memory under it.
+     */
+    private Pinned prepare(GradientSet grads) {
         if (closed) throw new IllegalStateException("Clipper is closed");
         Objects.requireNonNull(grads, "gradient set is null");
-        grads.checkAccessible();
-        backend.checkSupported(grads);
+        Pinned pinned = new Pinned(grads.size());
+        try {
+            for (int i = 0; i < grads.size(); i++) {
+                MemoryGuard g = Tensor.guardOf(grads.get(i));
+                if (g == null) continue;
+                if (!g.pin()) {
+                    String what = grads.get(i) instanceof Tensor.Device ? "device buffer" : "NativeBuffer";
+                    throw new IllegalStateException("tensor " + i + ": tensor view of a closed " + what);
+                }
+                pinned.add(g);
+            }
+            grads.checkAccessible();
+            backend.checkSupported(grads);
+        } catch (RuntimeException e) {
+            pinned.close();
+            throw e;
+        }
+        return pinned;
+    }
+
+    /** The guards pinned for one operation. */
+    private static final class Pinned implements AutoCloseable {
+        private final MemoryGuard[] guards;
+        private int count;
+
+        Pinned(int capacity) {
+            guards = new MemoryGuard[capacity];
+        }
+
+        void add(MemoryGuard g) {
+            guards[count++] = g;
+        }
+
+        @Override
+        public void close() {
+            while (count > 0) guards[--count].unpin();
+        }
     }
 
     @Override

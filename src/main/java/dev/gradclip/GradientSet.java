@@ -83,16 +83,18 @@ public final class GradientSet {
         for (int i = 0; i < tensors.size(); i++) {
             Tensor t = tensors.get(i);
             if (t.size() == 0) continue;
-            if (t instanceof Tensor.FloatArray a) {
+            if (t instanceof Tensor.HeapFloats a) {
                 heap.computeIfAbsent(a.array(), k -> new ArrayList<>()).add(new Extent(i, a.offset(), a.offset() + t.size()));
-            } else if (t instanceof Tensor.DoubleArray a) {
+            } else if (t instanceof Tensor.HeapDoubles a) {
                 heap.computeIfAbsent(a.array(), k -> new ArrayList<>()).add(new Extent(i, a.offset(), a.offset() + t.size()));
-            } else if (t instanceof Tensor.ShortArray a) {
+            } else if (t instanceof Tensor.HeapShorts a) {
                 heap.computeIfAbsent(a.array(), k -> new ArrayList<>()).add(new Extent(i, a.offset(), a.offset() + t.size()));
             } else if (t instanceof Tensor.OffHeap o) {
                 host.add(new Extent(i, o.address(), o.address() + t.byteSize()));
             } else if (t instanceof Tensor.Device d) {
-                device.add(new Extent(i, d.address(), d.address() + t.byteSize()));
+                // emulated device memory is host memory: a host view (ofAddress) may alias it
+                boolean hostMemory = d.owner() instanceof DeviceBuffer db && db.isHostMemory();
+                (hostMemory ? host : device).add(new Extent(i, d.address(), d.address() + t.byteSize()));
             }
         }
         for (List<Extent> extents : heap.values()) {

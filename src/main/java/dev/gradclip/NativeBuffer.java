@@ -5,11 +5,14 @@ import java.util.Objects;
 
 /**
  * Zeroed native (off-heap) host memory holding {@code count} elements of one {@link DType}; 64-bit sized,
- * so it can hold tensors beyond 2^31 elements. Views from {@link #tensor()} fail once it is closed.
+ * so it can hold tensors beyond 2^31 elements. Views from {@link #tensor()} fail once it is closed;
+ * {@link #close()} waits for a running operation on a view to finish (it may be called from any thread).
+ * The element accessors must not race with {@code close()}.
  */
-public final class NativeBuffer implements AutoCloseable, Tensor.AutoCloseableOwner {
+public final class NativeBuffer implements AutoCloseable {
     private final DType dtype;
     private final long count;
+    private final MemoryGuard guard = new MemoryGuard();
     private volatile long address;
 
     private NativeBuffer(DType dtype, long count) {
@@ -29,13 +32,15 @@ public final class NativeBuffer implements AutoCloseable, Tensor.AutoCloseableOw
 
     public long count() { return count; }
 
-    @Override
-    public boolean isOpen() { return address != 0; }
+    /** Whether the memory is still allocated. */
+    public boolean isOpen() { return guard.isOpen(); }
+
+    MemoryGuard guard() { return guard; }
 
     /** The address of element 0; fails once closed. */
     public long address() {
         long a = address;
-        if (a == 0) throw new IllegalStateException("NativeBuffer is closed");
+        if (a == 0 || !guard.isOpen()) throw new IllegalStateException("NativeBuffer is closed");
         return a;
     }
 
@@ -96,14 +101,17 @@ public final class NativeBuffer implements AutoCloseable, Tensor.AutoCloseableOw
         }
     }
 
-    /** Frees the memory; idempotent. Views of this buffer fail afterwards. */
+    /**
+     * Frees the memory; idempotent. An operation running on a view finishes first (this call waits for
+     * it); views of this buffer fail afterwards.
+     */
     @Override
-    public synchronized void close() {
-        long a = address;
-        if (a != 0) {
+    public void close() {
+        guard.close(() -> {
+            long a = address;
             address = 0;
             Memory.free(a);
-        }
+        });
     }
 
     @Override

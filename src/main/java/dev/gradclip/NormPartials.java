@@ -3,6 +3,7 @@ package dev.gradclip;
 import dev.gradclip.internal.CanonicalFold;
 import java.util.Arrays;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The exact canonical intermediate values of one norm pass over a {@link GradientSet}
@@ -29,12 +30,12 @@ public final class NormPartials {
     private final double[] chunkSums;
     private final int[] firstChunk;
     private final double[] tensorSums;
-    private final double[] maxAbs;
+    private final double @Nullable [] maxAbs;
     private final long nonFiniteElements;
     private final double[] tensorNorms;
     private final double totalNorm;
 
-    private NormPartials(NormType normType, double[] chunkSums, int[] firstChunk, double[] tensorSums, double[] maxAbs,
+    private NormPartials(NormType normType, double[] chunkSums, int[] firstChunk, double[] tensorSums, double @Nullable [] maxAbs,
                          long nonFiniteElements) {
         this.normType = normType;
         this.chunkSums = chunkSums;
@@ -80,7 +81,7 @@ public final class NormPartials {
      * @throws IllegalArgumentException if the lengths do not match or maxAbs is missing (or present) wrongly
      */
     public static NormPartials of(NormType normType, double[] chunkSums, long[] tensorSizes, double[] tensorSums,
-                                  double[] maxAbs, long nonFiniteElements) {
+                                  double @Nullable [] maxAbs, long nonFiniteElements) {
         Objects.requireNonNull(normType, "norm type is null");
         Objects.requireNonNull(chunkSums, "chunk sums are null");
         Objects.requireNonNull(tensorSizes, "tensor sizes are null");
@@ -160,13 +161,13 @@ public final class NormPartials {
 
     /** Equal when the norm type, the counts and every partial are equal bit for bit. */
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof NormPartials other && normType.equals(other.normType) && nonFiniteElements == other.nonFiniteElements
                 && Arrays.equals(firstChunk, other.firstChunk) && bitsEqual(chunkSums, other.chunkSums)
                 && bitsEqual(tensorSums, other.tensorSums) && bitsEqual(maxAbs, other.maxAbs);
     }
 
-    private static boolean bitsEqual(double[] a, double[] b) {
+    private static boolean bitsEqual(double @Nullable [] a, double @Nullable [] b) {
         if (a == null || b == null) return a == b;
         if (a.length != b.length) return false;
         for (int i = 0; i < a.length; i++) {

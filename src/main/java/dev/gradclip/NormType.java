@@ -54,6 +54,9 @@ public record NormType(double p) {
 
     @Override
     public String toString() {
-        return isInfinity() ? "inf" : (p == Math.rint(p) ? Long.toString((long) p) : Double.toString(p));
+        if (isInfinity()) return "inf";
+        // integral p below 2^53 prints as an integer ("2", "3"); larger ones (where a long would saturate
+        // at 9223372036854775807 from 2^63 on) print as the double they are ("1.0E308")
+        return p == Math.rint(p) && p < 0x1p53 ? Long.toString((long) p) : Double.toString(p);
     }
 }

@@ -3,6 +3,7 @@ package dev.gradclip;
 import java.util.Objects;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The report of an operation queued without waiting for it (the CUDA backend's sync-free mode). The
@@ -10,10 +11,10 @@ import java.util.function.Supplier;
  * only then does the host learn the norm. Backends that run synchronously return a completed one.
  */
 public final class PendingReport {
-    private Supplier<ClipReport> source;
+    private @Nullable Supplier<ClipReport> source;
     private final BooleanSupplier arrived;
-    private ClipReport report;
-    private RuntimeException failure;
+    private @Nullable ClipReport report;
+    private @Nullable RuntimeException failure;
 
     PendingReport(Supplier<ClipReport> source, BooleanSupplier arrived) {
         this.source = Objects.requireNonNull(source);

@@ -9,13 +9,14 @@ import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.util.Objects;
 import org.bytedeco.javacpp.Pointer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A view of one gradient tensor where it already lives: a Java array, a direct NIO buffer, native
  * memory by address, or CUDA device memory. Nothing is copied; operations modify the memory in place.
  * A view has a {@link DType} and a 64-bit element count; tensors beyond 2^31 elements must live off-heap.
  */
-public abstract sealed class Tensor permits Tensor.FloatArray, Tensor.DoubleArray, Tensor.ShortArray, Tensor.OffHeap,
+public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDoubles, Tensor.HeapShorts, Tensor.OffHeap,
         Tensor.Device {
 
     private final DType dtype;
@@ -46,32 +47,32 @@ public abstract sealed class Tensor permits Tensor.FloatArray, Tensor.DoubleArra
     /** The whole array, FLOAT32. */
     public static Tensor of(float[] array) {
         Objects.requireNonNull(array, "array is null");
-        return new FloatArray(array, 0, array.length);
+        return new HeapFloats(array, 0, array.length);
     }
 
     /** {@code array[offset, offset+length)}, FLOAT32. */
     public static Tensor of(float[] array, int offset, int length) {
-        return new FloatArray(array, offset, length);
+        return new HeapFloats(array, offset, length);
     }
 
     /** The whole array, FLOAT64. */
     public static Tensor of(double[] array) {
         Objects.requireNonNull(array, "array is null");
-        return new DoubleArray(array, 0, array.length);
+        return new HeapDoubles(array, 0, array.length);
     }
 
     public static Tensor of(double[] array, int offset, int length) {
-        return new DoubleArray(array, offset, length);
+        return new HeapDoubles(array, offset, length);
     }
 
     /** A {@code short[]} of raw fp16 bits (FLOAT16) or bf16 bits (BFLOAT16). */
     public static Tensor of(short[] bits, DType dtype) {
         Objects.requireNonNull(bits, "array is null");
-        return new ShortArray(bits, 0, bits.length, dtype);
+        return new HeapShorts(bits, 0, bits.length, dtype);
     }
 
     public static Tensor of(short[] bits, int offset, int length, DType dtype) {
-        return new ShortArray(bits, offset, length, dtype);
+        return new HeapShorts(bits, offset, length, dtype);
     }
 
     // ---------------------------------------------------------------- factories: off-heap
@@ -180,11 +181,11 @@ public abstract sealed class Tensor permits Tensor.FloatArray, Tensor.DoubleArra
     // ---------------------------------------------------------------- the kinds of view
 
     /** A range of a {@code float[]}. */
-    public static final class FloatArray extends Tensor {
+    public static final class HeapFloats extends Tensor {
         private final float[] array;
         private final int offset;
 
-        FloatArray(float[] array, int offset, int length) {
+        HeapFloats(float[] array, int offset, int length) {
             super(DType.FLOAT32, length);
             Objects.requireNonNull(array, "array is null");
             checkRange(array.length, offset, length);
@@ -201,11 +202,11 @@ public abstract sealed class Tensor permits Tensor.FloatArray, Tensor.DoubleArra
     }
 
     /** A range of a {@code double[]}. */
-    public static final class DoubleArray extends Tensor {
+    public static final class HeapDoubles extends Tensor {
         private final double[] array;
         private final int offset;
 
-        DoubleArray(double[] array, int offset, int length) {
+        HeapDoubles(double[] array, int offset, int length) {
             super(DType.FLOAT64, length);
             Objects.requireNonNull(array, "array is null");
             checkRange(array.length, offset, length);
@@ -222,11 +223,11 @@ public abstract sealed class Tensor permits Tensor.FloatArray, Tensor.DoubleArra
     }
 
     /** A range of a {@code short[]} holding fp16 or bf16 bits. */
-    public static final class ShortArray extends Tensor {
+    public static final class HeapShorts extends Tensor {
         private final short[] array;
         private final int offset;
 
-        ShortArray(short[] array, int offset, int length, DType dtype) {
+        HeapShorts(short[] array, int offset, int length, DType dtype) {
             super(dtype, length);
             requireShort(dtype);
             Objects.requireNonNull(array, "array is null");
@@ -246,9 +247,9 @@ public abstract sealed class Tensor permits Tensor.FloatArray, Tensor.DoubleArra
     /** Host memory outside the Java heap, by address. */
     public static final class OffHeap extends Tensor {
         private final long address;
-        private final Object owner;
+        private final @Nullable Object owner;
 
-        OffHeap(long address, long count, DType dtype, Object owner) {
+        OffHeap(long address, long count, DType dtype, @Nullable Object owner) {
             super(dtype, count);
             if (address == 0 && count > 0) throw new IllegalArgumentException("null address for " + count + " elements");
             if (count > Long.MAX_VALUE / 8) throw new IllegalArgumentException("element count too large: " + count);
@@ -259,13 +260,14 @@ public abstract sealed class Tensor permits Tensor.FloatArray, Tensor.DoubleArra
         /** The address of element 0. */
         public long address() { return address; }
 
-        /** What keeps the memory alive (a buffer, a pointer, a {@link NativeBuffer}), or null. */
-        public Object owner() { return owner; }
+        /** What keeps the memory alive (a direct buffer, a JavaCPP pointer, a {@link NativeBuffer}), or null. */
+        public @Nullable Object owner() { return owner; }
 
         @Override
         public void checkAccessible() {
-            if (owner instanceof AutoCloseableOwner o && !o.isOpen()) {
-                throw new IllegalStateException("tensor view of a closed " + owner.getClass().getSimpleName());
+            MemoryGuard g = guardOf(this);
+            if (g != null && !g.isOpen()) {
+                throw new IllegalStateException("tensor view of a closed " + (owner == null ? "buffer" : owner.getClass().getSimpleName()));
             }
             if (owner instanceof Pointer p && p.isNull()) {
                 throw new IllegalStateException("tensor view of a JavaCPP pointer that was deallocated");
@@ -279,9 +281,9 @@ public abstract sealed class Tensor permits Tensor.FloatArray, Tensor.DoubleArra
     /** CUDA device memory, by device address. */
     public static final class Device extends Tensor {
         private final long address;
-        private final Object owner;
+        private final @Nullable Object owner;
 
-        Device(long address, long count, DType dtype, Object owner) {
+        Device(long address, long count, DType dtype, @Nullable Object owner) {
             super(dtype, count);
             if (address == 0 && count > 0) throw new IllegalArgumentException("null device address for " + count + " elements");
             this.address = address;
@@ -290,11 +292,13 @@ public abstract sealed class Tensor permits Tensor.FloatArray, Tensor.DoubleArra
 
         public long address() { return address; }
 
-        public Object owner() { return owner; }
+        /** The {@link DeviceBuffer} holding this memory, or null for caller-owned device memory. */
+        public @Nullable Object owner() { return owner; }
 
         @Override
         public void checkAccessible() {
-            if (owner instanceof AutoCloseableOwner o && !o.isOpen()) {
+            MemoryGuard g = guardOf(this);
+            if (g != null && !g.isOpen()) {
                 throw new IllegalStateException("tensor view of a closed device buffer");
             }
         }
@@ -303,13 +307,11 @@ public abstract sealed class Tensor permits Tensor.FloatArray, Tensor.DoubleArra
         public String toString() { return dtype().numpyName() + " device 0x" + Long.toHexString(address) + " x" + size(); }
     }
 
-    /** An owner of memory that can be closed; views of it fail once it is. */
-    public interface AutoCloseableOwner {
-        boolean isOpen();
-    }
-
-    /** Creates a device view owned by {@code owner} (used by the CUDA backend's device buffers). */
-    public static Tensor onDevice(long address, long count, DType dtype, AutoCloseableOwner owner) {
-        return new Device(address, count, dtype, owner);
+    /** The guard of the gradclip buffer that owns this view's memory, or null (arrays, caller-owned memory). */
+    static @Nullable MemoryGuard guardOf(Tensor t) {
+        Object owner = t instanceof OffHeap o ? o.owner : t instanceof Device d ? d.owner : null;
+        if (owner instanceof NativeBuffer nb) return nb.guard();
+        if (owner instanceof DeviceBuffer db) return db.guard();
+        return null;
     }
 }

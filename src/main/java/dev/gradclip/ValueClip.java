@@ -3,8 +3,10 @@ package dev.gradclip;
 import java.util.Objects;
 
 /**
- * Clip by value: {@code g_i ← min(max(g_i, min), max)} for every element, NaN left as NaN
- * (Keras {@code clipvalue}, {@code torch.nn.utils.clip_grad_value_}, DL4J ClipElementWiseAbsoluteValue).
+ * Clip by value with the {@code torch.clamp} rule that {@code torch.nn.utils.clip_grad_value_} runs (also
+ * Keras {@code clipvalue}, DL4J ClipElementWiseAbsoluteValue): bounds rounded to the storage type (to fp32
+ * once, then to fp16/bf16), then {@code g_i ← g_i < min ? min : (max < g_i ? max : g_i)} for every element.
+ * A NaN compares false and is left as it is (its bits unchanged); a value equal to a bound is kept.
  *
  * @param min lower bound (may be −∞), never NaN
  * @param max upper bound (may be +∞), never NaN, {@code min ≤ max}

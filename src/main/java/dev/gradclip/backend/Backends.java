@@ -6,8 +6,16 @@ import dev.gradclip.backend.cpu.CpuBackend;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Finds and opens backends; the one place that knows which exist and how to probe them. */
+/**
+ * Finds and opens backends; the one place that knows which exist and how to probe them. Logs each
+ * choice to the {@link System.Logger} named "dev.gradclip" at DEBUG (a library says nothing at INFO in
+ * normal operation; the CLI and trainers show {@code Clipper.selectionReason()} when they want to): the
+ * backend opened and why, including AUTO's fallback to the CPU with the reason CUDA is unavailable, and a
+ * requested backend that is unavailable, before the exception.
+ */
 public final class Backends {
+    private static final System.Logger LOG = System.getLogger("dev.gradclip");
+
     private Backends() {
     }
 
@@ -24,7 +32,14 @@ public final class Backends {
         return list;
     }
 
+    /** Opens {@code requested}; AUTO picks CUDA when available, else the CPU (logged). */
     public static Selection open(Backend requested) {
+        Selection s = select(requested);
+        LOG.log(System.Logger.Level.DEBUG, "gradclip backend " + s.backend().kind().cliName() + " (" + s.reason() + ")");
+        return s;
+    }
+
+    private static Selection select(Backend requested) {
         switch (requested) {
             case CPU:
                 return new Selection(new CpuBackend(), "requested");
@@ -38,6 +53,7 @@ public final class Backends {
             default: {
                 BackendStatus s = NativeBackends.status(requested);
                 if (!s.available()) {
+                    LOG.log(System.Logger.Level.DEBUG, "gradclip backend " + requested.cliName() + " unavailable: " + s.detail());
                     throw new IllegalStateException("backend " + requested.cliName() + " is not available: " + s.detail());
                 }
                 return new Selection(NativeBackends.open(requested), "requested");

@@ -62,6 +62,11 @@ public interface ClipBackend extends AutoCloseable {
         throw new UnsupportedOperationException("the " + kind().cliName() + " backend has no fused global-norm clip");
     }
 
+    /** This backend's device memory, for {@link dev.gradclip.DeviceBuffer}; the CPU backend has none. */
+    default DeviceMemory deviceMemory() {
+        throw new IllegalStateException("the " + kind().cliName() + " backend has no device memory");
+    }
+
     /** Sets the CUDA stream (a {@code cudaStream_t} as an address; 0 = the default stream) for later passes. */
     default void setStream(long stream) {
         if (stream != 0) {

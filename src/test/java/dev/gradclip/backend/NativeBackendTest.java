@@ -20,7 +20,7 @@ import dev.gradclip.PendingReport;
 import dev.gradclip.Semantics;
 import dev.gradclip.Tensor;
 import dev.gradclip.ValueClip;
-import dev.gradclip.backend.nativeapi.DeviceBuffer;
+import dev.gradclip.DeviceBuffer;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -27,7 +27,7 @@ final class ChunkAccess {
     }
 
     private static float[] floats(Tensor t, long start, int len, Scratch sc) {
-        if (t instanceof Tensor.FloatArray a) {
+        if (t instanceof Tensor.HeapFloats a) {
             sc.off[0] = a.offset() + (int) start;
             return a.array();
         }
@@ -37,7 +37,7 @@ final class ChunkAccess {
     }
 
     private static double[] doubles(Tensor t, long start, int len, Scratch sc) {
-        if (t instanceof Tensor.DoubleArray a) {
+        if (t instanceof Tensor.HeapDoubles a) {
             sc.off[0] = a.offset() + (int) start;
             return a.array();
         }
@@ -47,7 +47,7 @@ final class ChunkAccess {
     }
 
     private static short[] shorts(Tensor t, long start, int len, Scratch sc) {
-        if (t instanceof Tensor.ShortArray a) {
+        if (t instanceof Tensor.HeapShorts a) {
             sc.off[0] = a.offset() + (int) start;
             return a.array();
         }

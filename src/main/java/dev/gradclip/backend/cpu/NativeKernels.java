@@ -121,13 +121,13 @@ final class NativeKernels {
                 Tensor x = set.get(t);
                 counts[t] = x.size();
                 dtypes[t] = code(x.dtype());
-                if (x instanceof Tensor.FloatArray a) {
+                if (x instanceof Tensor.HeapFloats a) {
                     arrays[t] = a.array();
                     addrs[t] = a.offset();
-                } else if (x instanceof Tensor.DoubleArray a) {
+                } else if (x instanceof Tensor.HeapDoubles a) {
                     arrays[t] = a.array();
                     addrs[t] = a.offset();
-                } else if (x instanceof Tensor.ShortArray a) {
+                } else if (x instanceof Tensor.HeapShorts a) {
                     arrays[t] = a.array();
                     addrs[t] = a.offset();
                 } else if (x instanceof Tensor.OffHeap o) {

@@ -2,6 +2,7 @@ package dev.gradclip.backend.nativeapi;
 
 import dev.gradclip.Backend;
 import dev.gradclip.DType;
+import dev.gradclip.DeviceBuffer;
 import dev.gradclip.GradientSet;
 import dev.gradclip.NonFinitePolicy;
 import dev.gradclip.NormClip;
@@ -11,6 +12,7 @@ import dev.gradclip.Semantics;
 import dev.gradclip.Tensor;
 import dev.gradclip.backend.ClampCounts;
 import dev.gradclip.backend.ClipBackend;
+import dev.gradclip.backend.DeviceMemory;
 import dev.gradclip.backend.GlobalClipResult;
 import dev.gradclip.backend.PendingGlobalClip;
 import dev.gradclip.internal.Memory;
@@ -77,6 +79,41 @@ public final class NativeBackend implements ClipBackend {
             throw new IllegalArgumentException("the " + name + " backend has no CUDA streams");
         }
         this.stream = stream;
+    }
+
+    @Override
+    public DeviceMemory deviceMemory() {
+        return new DeviceMemory() {
+            @Override
+            public long allocate(long bytes) {
+                long[] out = new long[1];
+                int rc = api.deviceAlloc(bytes, out);
+                if (rc != NativeApi.GC_OK) {
+                    throw new OutOfMemoryError(name + " device allocation of " + bytes + " bytes failed: " + api.lastError());
+                }
+                return out[0];
+            }
+
+            @Override
+            public void free(long address) {
+                check(api.deviceFree(address), "gc_device_free");
+            }
+
+            @Override
+            public void copyToDevice(long deviceDst, long hostSrc, long bytes) {
+                check(api.memcpy(deviceDst, hostSrc, bytes, NativeApi.GC_COPY_HOST_TO_DEVICE, 0L), "copy to device");
+            }
+
+            @Override
+            public void copyToHost(long hostDst, long deviceSrc, long bytes) {
+                check(api.memcpy(hostDst, deviceSrc, bytes, NativeApi.GC_COPY_DEVICE_TO_HOST, 0L), "copy to host");
+            }
+
+            @Override
+            public boolean isHostMemory() {
+                return kind != Backend.CUDA;
+            }
+        };
     }
 
     // ------------------------------------------------------------------ enums by name (never ordinal)
@@ -349,15 +386,15 @@ public final class NativeBackend implements ClipBackend {
     }
 
     private static void copyFromHeap(Tensor t, long address) {
-        if (t instanceof Tensor.FloatArray a) Memory.write(address, a.array(), a.offset(), (int) t.size());
-        else if (t instanceof Tensor.DoubleArray a) Memory.write(address, a.array(), a.offset(), (int) t.size());
-        else if (t instanceof Tensor.ShortArray a) Memory.write(address, a.array(), a.offset(), (int) t.size());
+        if (t instanceof Tensor.HeapFloats a) Memory.write(address, a.array(), a.offset(), (int) t.size());
+        else if (t instanceof Tensor.HeapDoubles a) Memory.write(address, a.array(), a.offset(), (int) t.size());
+        else if (t instanceof Tensor.HeapShorts a) Memory.write(address, a.array(), a.offset(), (int) t.size());
     }
 
     private static void copyToHeap(Tensor t, long address) {
-        if (t instanceof Tensor.FloatArray a) Memory.read(address, a.array(), a.offset(), (int) t.size());
-        else if (t instanceof Tensor.DoubleArray a) Memory.read(address, a.array(), a.offset(), (int) t.size());
-        else if (t instanceof Tensor.ShortArray a) Memory.read(address, a.array(), a.offset(), (int) t.size());
+        if (t instanceof Tensor.HeapFloats a) Memory.read(address, a.array(), a.offset(), (int) t.size());
+        else if (t instanceof Tensor.HeapDoubles a) Memory.read(address, a.array(), a.offset(), (int) t.size());
+        else if (t instanceof Tensor.HeapShorts a) Memory.read(address, a.array(), a.offset(), (int) t.size());
     }
 
     @Override

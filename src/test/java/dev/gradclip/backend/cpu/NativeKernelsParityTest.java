@@ -76,9 +76,9 @@ class NativeKernelsParityTest {
 
         private long bitsAt(int t, long i) {
             Tensor x = tensors.get(t);
-            if (x instanceof Tensor.FloatArray a) return Float.floatToRawIntBits(a.array()[a.offset() + (int) i]);
-            if (x instanceof Tensor.DoubleArray a) return Double.doubleToRawLongBits(a.array()[a.offset() + (int) i]);
-            if (x instanceof Tensor.ShortArray a) return a.array()[a.offset() + (int) i] & 0xffff;
+            if (x instanceof Tensor.HeapFloats a) return Float.floatToRawIntBits(a.array()[a.offset() + (int) i]);
+            if (x instanceof Tensor.HeapDoubles a) return Double.doubleToRawLongBits(a.array()[a.offset() + (int) i]);
+            if (x instanceof Tensor.HeapShorts a) return a.array()[a.offset() + (int) i] & 0xffff;
             NativeBuffer b = buffers.get(t);
             long at = b.count() - x.size() + i;
             return switch (x.dtype()) {
