@@ -35,16 +35,16 @@ final class Units {
     }
 
     static Tensor view(Tensor t, long start, long len) {
-        if (t instanceof Tensor.FloatArray) {
-            Tensor.FloatArray a = (Tensor.FloatArray) t;
+        if (t instanceof Tensor.HeapFloats) {
+            Tensor.HeapFloats a = (Tensor.HeapFloats) t;
             return Tensor.of(a.array(), Math.toIntExact(a.offset() + start), Math.toIntExact(len));
         }
-        if (t instanceof Tensor.DoubleArray) {
-            Tensor.DoubleArray a = (Tensor.DoubleArray) t;
+        if (t instanceof Tensor.HeapDoubles) {
+            Tensor.HeapDoubles a = (Tensor.HeapDoubles) t;
             return Tensor.of(a.array(), Math.toIntExact(a.offset() + start), Math.toIntExact(len));
         }
-        if (t instanceof Tensor.ShortArray) {
-            Tensor.ShortArray a = (Tensor.ShortArray) t;
+        if (t instanceof Tensor.HeapShorts) {
+            Tensor.HeapShorts a = (Tensor.HeapShorts) t;
             return Tensor.of(a.array(), Math.toIntExact(a.offset() + start), Math.toIntExact(len), t.dtype());
         }
         if (t instanceof Tensor.OffHeap) {
