@@ -26,7 +26,9 @@ public final class Backends {
     /** The status of every backend, in the order CPU, CUDA, EMULATED. */
     public static List<BackendStatus> statuses() {
         List<BackendStatus> list = new ArrayList<>();
-        list.add(new BackendStatus(Backend.CPU, true, "pure Java, " + Runtime.getRuntime().availableProcessors() + " threads"));
+        String why = CpuBackend.nativeUnavailableReason();
+        String kernels = why == null ? "native " + CpuBackend.nativeIsa() + " kernels" : "pure-Java kernels (" + why + ")";
+        list.add(new BackendStatus(Backend.CPU, true, kernels + ", " + Runtime.getRuntime().availableProcessors() + " threads"));
         list.add(NativeBackends.status(Backend.CUDA));
         list.add(NativeBackends.status(Backend.EMULATED));
         return list;
