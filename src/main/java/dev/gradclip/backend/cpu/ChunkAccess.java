@@ -13,6 +13,9 @@ import dev.gradclip.internal.Memory;
  * the same memory in place instead.
  */
 final class ChunkAccess {
+    /** Raw off-heap access (internal: handed only to gradclip's own classes). */
+    private static final Memory MEMORY = Memory.access();
+
     private ChunkAccess() {
     }
 
@@ -31,7 +34,7 @@ final class ChunkAccess {
             sc.off[0] = a.offset() + (int) start;
             return a.array();
         }
-        Memory.read(((Tensor.OffHeap) t).address() + start * 4, sc.f, 0, len);
+        MEMORY.read(((Tensor.OffHeap) t).address() + start * 4, sc.f, 0, len);
         sc.off[0] = 0;
         return sc.f;
     }
@@ -41,7 +44,7 @@ final class ChunkAccess {
             sc.off[0] = a.offset() + (int) start;
             return a.array();
         }
-        Memory.read(((Tensor.OffHeap) t).address() + start * 8, sc.d, 0, len);
+        MEMORY.read(((Tensor.OffHeap) t).address() + start * 8, sc.d, 0, len);
         sc.off[0] = 0;
         return sc.d;
     }
@@ -51,7 +54,7 @@ final class ChunkAccess {
             sc.off[0] = a.offset() + (int) start;
             return a.array();
         }
-        Memory.read(((Tensor.OffHeap) t).address() + start * 2, sc.s, 0, len);
+        MEMORY.read(((Tensor.OffHeap) t).address() + start * 2, sc.s, 0, len);
         sc.off[0] = 0;
         return sc.s;
     }
@@ -60,9 +63,9 @@ final class ChunkAccess {
     private static void writeBack(Tensor t, long start, int len, Object scratch) {
         if (!(t instanceof Tensor.OffHeap o)) return;
         long address = o.address() + start * t.dtype().byteSize();
-        if (scratch instanceof float[] f) Memory.write(address, f, 0, len);
-        else if (scratch instanceof double[] d) Memory.write(address, d, 0, len);
-        else Memory.write(address, (short[]) scratch, 0, len);
+        if (scratch instanceof float[] f) MEMORY.write(address, f, 0, len);
+        else if (scratch instanceof double[] d) MEMORY.write(address, d, 0, len);
+        else MEMORY.write(address, (short[]) scratch, 0, len);
     }
 
     /** Widens a chunk of fp16/bf16 bits into {@code sc.f}. */
