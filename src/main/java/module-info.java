@@ -29,8 +29,9 @@ module dev.gradclip {
     requires jdk.unsupported;
     // monitor: PNG plots; transitive: MonitorPlots returns java.awt.image.BufferedImage
     requires transitive java.desktop;
-    // the CPU backend's SIMD loops, used only when the JVM runs with --add-modules jdk.incubator.vector
-    requires static jdk.incubator.vector;
-    // nullness annotations (JSpecify), compile time only
-    requires static org.jspecify;
+    // nullness annotations (JSpecify) on the API, compile time only; transitive: users' compilers see them
+    requires static transitive org.jspecify;
+    // not required: jdk.incubator.vector (the CPU backend's SIMD loops). When the JVM runs with
+    // --add-modules jdk.incubator.vector, backend.cpu.ChunkKernels adds the read edge itself; the build
+    // compiles with --add-reads dev.gradclip=jdk.incubator.vector (pom.xml)
 }
