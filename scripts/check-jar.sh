@@ -31,7 +31,9 @@ cp examples/grads-small.npz "$work/in.npz"
 mvn -q -B -ntp dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$work/lib" >&2
 javacpp=$(ls "$work"/lib/javacpp-*.jar | grep -v -e linux -e macosx -e windows -e android -e ios | head -1)
 javac -d "$work/smoke" -cp "$work/gradclip.jar" scripts/jar/OffHeapClip.java
-javac -d "$work/modclip" -p "$work/gradclip.jar:$javacpp" $(find scripts/jar/modular/clip -name '*.java')
+jspecify=$(ls "$work"/lib/jspecify-*.jar | head -1)
+# users compile against the module with what Maven gives them: javacpp and jspecify (requires static transitive)
+javac -d "$work/modclip" -p "$work/gradclip.jar:$javacpp:$jspecify" $(find scripts/jar/modular/clip -name '*.java')
 javac -d "$work/cpintruder" -cp "$work/gradclip.jar" scripts/jar/ClassPathIntruder.java
 intruder_sources=$(find "$ROOT/scripts/jar/modular/intruder" -name '*.java')
 cd "$work"
@@ -96,7 +98,7 @@ for jdk in "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")" "$jdk
     echo "$out" | grep -q '^ok 13.0 on cpu from module dev.gradclip' || { echo "FAIL: the module-path clip did not run" >&2; cat stderr.txt >&2; exit 1; }
     [ "$(echo "$out" | grep -c '^refused: ')" = 2 ] || { echo "FAIL: reflection into dev.gradclip.internal was not refused twice" >&2; exit 1; }
     [ ! -s stderr.txt ] || { echo "FAIL: the module-path clip printed on stderr ($v):" >&2; cat stderr.txt >&2; exit 1; }
-    if "$jdk/bin/javac" -d intruder -p "gradclip.jar:$javacpp" $intruder_sources 2> javac.txt; then
+    if "$jdk/bin/javac" -d intruder -p "gradclip.jar:$javacpp:$jspecify" $intruder_sources 2> javac.txt; then
         echo "FAIL: a user module compiled against dev.gradclip.internal ($v)" >&2; exit 1
     fi
     grep -q 'package dev.gradclip.internal is not visible' javac.txt && grep -q 'does not export it' javac.txt \

@@ -29,7 +29,8 @@ module dev.gradclip {
     requires jdk.unsupported;
     // monitor: PNG plots; transitive: MonitorPlots returns java.awt.image.BufferedImage
     requires transitive java.desktop;
-    // nullness annotations (JSpecify) on the API, compile time only; transitive: users' compilers see them
+    // nullness annotations (JSpecify) on the API: static, no jar needed at run time; transitive, so that
+    // users' compilers see them (the POM passes the jspecify jar on to users' builds)
     requires static transitive org.jspecify;
     // not required: jdk.incubator.vector (the CPU backend's SIMD loops). When the JVM runs with
     // --add-modules jdk.incubator.vector, backend.cpu.ChunkKernels adds the read edge itself; the build

@@ -58,6 +58,11 @@ public final class ModularClip {
 
         // the internal package is not exported: the class can be named, not used, not even reflectively
         Class<?> memory = Class.forName("dev.gradclip.internal.Memory");
+        // the multi-release jar on the module path: JDK 22+ loads the FFM version of Memory (no Unsafe field)
+        boolean unsafe = java.util.Arrays.stream(memory.getDeclaredFields())
+                .anyMatch(f -> f.getType().getName().equals("sun.misc.Unsafe"));
+        check(unsafe == (Runtime.version().feature() < 22), "Memory version on " + Runtime.version() + ": unsafe=" + unsafe);
+        System.out.println("internal.Memory: the " + (unsafe ? "Unsafe" : "FFM") + " version");
         check(!gradclip.isExported("dev.gradclip.internal", ModularClip.class.getModule()), "internal is not exported");
         Method access = memory.getMethod("access");
         try {
