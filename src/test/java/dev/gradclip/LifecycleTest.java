@@ -65,7 +65,7 @@ class LifecycleTest {
     void closingANativeBufferDuringOperationsWaitsForThem(Backend kind) throws Exception {
         // CPU: 64 MiB, above glibc's largest mmap threshold (32 MiB), so every close unmaps the memory and a
         // read after it faults (with 4 MiB, glibc soon serves the buffers from its heap: a read after free
-        // then goes unnoticed, and the pre-fix code passed 2 of 3 runs; docs/regressions.md)
+        // then goes unnoticed: the pre-fix code passed; docs/regressions.md)
         int n = kind == Backend.CPU ? 1 << 24 : 1 << 17;
         try (Clipper c = Clipper.create(kind)) {
             closeWhileClipping(c, 24, round -> {
