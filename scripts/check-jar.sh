@@ -98,6 +98,10 @@ for jdk in "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")" "$jdk
     echo "$out" | grep -q '^ok 13.0 on cpu from module dev.gradclip' || { echo "FAIL: the module-path clip did not run" >&2; cat stderr.txt >&2; exit 1; }
     [ "$(echo "$out" | grep -c '^refused: ')" = 2 ] || { echo "FAIL: reflection into dev.gradclip.internal was not refused twice" >&2; exit 1; }
     [ ! -s stderr.txt ] || { echo "FAIL: the module-path clip printed on stderr ($v):" >&2; cat stderr.txt >&2; exit 1; }
+    # the Java kernels' SIMD loops: dev.gradclip does not require jdk.incubator.vector, it adds the read edge
+    "$jdk/bin/java" ${flags[@]+"${flags[@]}"} --add-modules jdk.incubator.vector -Dgradclip.cpu.native=false \
+        -p "gradclip.jar:$javacpp:modclip" -m example.clip/example.clip.ModularClip 2>/dev/null | grep -q '^ok 13.0 on cpu' \
+        || { echo "FAIL: the module-path clip with jdk.incubator.vector (Vector API loops) did not run ($v)" >&2; exit 1; }
     if "$jdk/bin/javac" -d intruder -p "gradclip.jar:$javacpp:$jspecify" $intruder_sources 2> javac.txt; then
         echo "FAIL: a user module compiled against dev.gradclip.internal ($v)" >&2; exit 1
     fi
