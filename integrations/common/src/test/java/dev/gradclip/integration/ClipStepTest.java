@@ -19,24 +19,10 @@ import dev.gradclip.Tensor;
 import dev.gradclip.ValueClip;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The factories run the core's operations through {@link Clipper#apply}, bit for bit. */
 class ClipStepTest {
-    private static Clipper clipper;
-
-    @BeforeAll
-    static void open() {
-        clipper = Clipper.create(Backend.CPU);
-    }
-
-    @AfterAll
-    static void close() {
-        clipper.close();
-    }
-
     private static float[][] gradients() {
         return new float[][] {{3f, -4f, 0.5f, Float.MIN_VALUE}, {12f, -0f, 7.25f}};
     }
@@ -52,7 +38,7 @@ class ClipStepTest {
     }
 
     /** The step's result against {@code clipper.apply(operation)} on a copy: same bits, same report. */
-    private static void assertSameAsApply(ClipStep step, ClipOperation operation) {
+    private static void assertSameAsApply(Clipper clipper, ClipStep step, ClipOperation operation) {
         float[][] ours = gradients();
         float[][] theirs = gradients();
         ClipReport r = step.clip(clipper, view(ours));
@@ -77,18 +63,23 @@ class ClipStepTest {
     void factoriesRunTheirOperation() {
         NormClip norm = NormClip.of(2.0);
         ValueClip value = ValueClip.symmetric(1.0);
-        assertSameAsApply(ClipStep.globalNorm(norm), new ClipOperation.ByGlobalNorm(norm));
-        assertSameAsApply(ClipStep.perTensorNorm(norm), new ClipOperation.ByNorm(norm));
-        assertSameAsApply(ClipStep.byValue(value), new ClipOperation.ByValue(value));
         ClipOperation renormalize = new ClipOperation.Renormalize(NormType.L2, NonFinitePolicy.PROPAGATE);
-        assertSameAsApply(ClipStep.of(renormalize), renormalize);
-        assertSameAsApply(ClipStep.normsOnly(NormType.INF), new ClipOperation.Norms(NormType.INF, NonFinitePolicy.PROPAGATE));
+        try (Clipper c = Clipper.create(Backend.CPU)) {
+            assertSameAsApply(c, ClipStep.globalNorm(norm), new ClipOperation.ByGlobalNorm(norm));
+            assertSameAsApply(c, ClipStep.perTensorNorm(norm), new ClipOperation.ByNorm(norm));
+            assertSameAsApply(c, ClipStep.byValue(value), new ClipOperation.ByValue(value));
+            assertSameAsApply(c, ClipStep.of(renormalize), renormalize);
+            assertSameAsApply(c, ClipStep.normsOnly(NormType.INF), new ClipOperation.Norms(NormType.INF, NonFinitePolicy.PROPAGATE));
+        }
     }
 
     @Test
     void globalNormClipsToTheMaximum() {
         float[][] g = gradients();
-        ClipReport r = ClipStep.globalNorm(NormClip.of(1.0)).clip(clipper, view(g));
+        ClipReport r;
+        try (Clipper c = Clipper.create(Backend.CPU)) {
+            r = ClipStep.globalNorm(NormClip.of(1.0)).clip(c, view(g));
+        }
         assertEquals(Operation.CLIP_GLOBAL_NORM, r.operation());
         assertTrue(r.clipped());
         double sum = 0;
@@ -99,7 +90,10 @@ class ClipStepTest {
     @Test
     void normsOnlyWritesNothing() {
         float[][] g = gradients();
-        ClipReport r = ClipStep.normsOnly(NormType.L2).clip(clipper, view(g));
+        ClipReport r;
+        try (Clipper c = Clipper.create(Backend.CPU)) {
+            r = ClipStep.normsOnly(NormType.L2).clip(c, view(g));
+        }
         assertFalse(r.clipped());
         assertEquals(0, r.clippedElements());
         double minSquared = (double) Float.MIN_VALUE * Float.MIN_VALUE;
