@@ -8,8 +8,8 @@
 //                                                       scale pass of the global clip must move
 // Usage: stream <min-seconds-per-kernel> <min-passes> <bytes>...   Prints one JSON object on stdout.
 // Each kernel's bandwidth is the median of its timed passes: at least <min-passes>, and more until they
-// add up to <min-seconds-per-kernel> (at most 2,000); bench/run uses 0.25 s and 10 passes (a large buffer
-// gets 10-12 passes, a small one hundreds to 2,000).
+// add up to <min-seconds-per-kernel> (at most 2,000); bench/run uses 0.25 s and 15 passes (a large buffer
+// gets 15, a small one hundreds to 2,000).
 // Build: g++ -O3 -march=native -fopenmp -o stream stream.cpp  (bench/run does it).
 #include <omp.h>
 

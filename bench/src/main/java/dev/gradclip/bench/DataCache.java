@@ -407,7 +407,8 @@ public final class DataCache {
     }
 
     /**
-     * {@code generate --shapes SET --dtypes fp32,bf16,fp16 --out DIR [--threads N]}: writes the cache.
+     * {@code generate --shapes SET --dtypes fp32,bf16,fp16 --out DIR [--threads N] [--verify true]}: writes
+     * the cache (and then verifies it, as below).
      * {@code verify --shapes SET --dtypes ... --dir DIR}: loads every dataset from the cache and compares
      * it, bit for bit, with the in-memory generation of {@link Data#fill} (values, outside counts, norm).
      * The shape files come from -Dgradclip.bench.shapes.
@@ -422,7 +423,17 @@ public final class DataCache {
         List<String> dtypes = List.of(a.get("dtypes").split(","));
         List<Integer> fractions = Arrays.stream(Data.FRACTIONS).boxed().toList();
         long t0 = System.nanoTime();
-        switch (args[0]) {
+        String mode = args[0];
+        if (mode.equals("generate") && "true".equals(a.get("verify"))) {
+            mode = "generate+verify";
+            a.put("dir", a.getOrDefault("out", "."));
+        }
+        if (mode.equals("generate+verify")) {
+            Path dir = Path.of(a.getOrDefault("out", "."));
+            generate(shapes, sizes, dtypes, Data.FRACTIONS, dir, Runtime.getRuntime().availableProcessors());
+            mode = "verify";
+        }
+        switch (mode) {
             case "generate" -> {
                 Path dir = Path.of(a.getOrDefault("out", "."));
                 int threads = Integer.parseInt(a.getOrDefault("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
@@ -461,7 +472,7 @@ public final class DataCache {
     }
 
     private static void usage() {
-        System.err.println("usage: DataCache generate --shapes SET --dtypes fp32,bf16,fp16 --out DIR [--threads N]\n"
+        System.err.println("usage: DataCache generate --shapes SET --dtypes fp32,bf16,fp16 --out DIR [--threads N] [--verify true]\n"
                 + "       DataCache verify --shapes SET --dtypes fp32,bf16,fp16 --dir DIR   (-Dgradclip.bench.shapes=DIR)");
         System.exit(2);
     }
