@@ -13,9 +13,10 @@ size (the best of 1 thread and all threads, of the floor runs at the start and t
 libtorch 2.10 for the same shape set, dtype and operation, divided by this median (> 1: faster than
 both). `vs heap` = this layout's median / the heap layout's median of the same JVM and case, minus 1.
 
-Quotable: a full run is quotable when every fork recorded its foreign CPU (the machine's non-idle CPU
-time during the fork that was neither the fork's own nor the driver's, /proc/stat against rusage, as a
-share of cores x wall time) and every fork's stayed below FOREIGN_CPU_LIMIT_PCT. The load average does
+Quotable: a full run is quotable when no fork failed and every fork and floor run recorded its foreign
+CPU (the machine's non-idle CPU time during the fork that was neither the fork's own nor the driver's,
+/proc/stat against rusage, as a share of cores x wall time) and every one stayed below
+FOREIGN_CPU_LIMIT_PCT. The load average does
 not tell: the benchmark itself keeps both cores busy, so it is only recorded."""
 import argparse
 import datetime
@@ -99,10 +100,12 @@ def main():
     # ---- the native floor: best bandwidth per buffer size over every floor run
     floor = {}
     floor_runs = []
+    floor_cpu = []   # (foreign CPU %, which floor run): the floor is a measurement too
     for path in sorted(glob.glob(os.path.join(a.run_dir, "floor-*.json"))):
         with open(path) as f:
             doc = json.load(f)
         tag = os.path.basename(path)[6:-5]
+        floor_cpu.append(((doc.get("cpu") or {}).get("foreign_cpu_pct"), "floor " + tag))
         for s in doc["sizes"]:
             floor_runs.append(dict(s, run=tag, threads=doc["threads"]))
             b = floor.setdefault(s["bytes"], {"read_gbps": 0, "copy_gbps": 0, "scale_gbps": 0})
@@ -209,7 +212,7 @@ def main():
     fails = plan.get("failures", [])
     # ---- quotable? foreign CPU per fork (not the load average: the benchmark itself loads every core)
     foreign = [((fk.get("cpu") or {}).get("foreign_cpu_pct"), "%s %s %s %s %s f%s" % (
-        fk["impl"], fk["jvm"], fk["layout"], fk["shapes"], fk["dtype"], fk.get("fork"))) for fk in forks]
+        fk["impl"], fk["jvm"], fk["layout"], fk["shapes"], fk["dtype"], fk.get("fork"))) for fk in forks] + floor_cpu
     unrecorded = [k for v, k in foreign if v is None]
     over = sorted(((v, k) for v, k in foreign if v is not None and v >= FOREIGN_CPU_LIMIT_PCT), reverse=True)
     recorded = [v for v, _ in foreign if v is not None]
@@ -252,15 +255,17 @@ def main():
                                                           FOREIGN_CPU_LIMIT_PCT))
     L.append("")
     if quiet["quotable"]:
-        L.append("**Quotable: a full run in which every fork's foreign CPU stayed below %.0f %%.**" % FOREIGN_CPU_LIMIT_PCT)
+        L.append("**Quotable: a full run in which every fork's and floor run's foreign CPU stayed below %.0f %%.**"
+                 % FOREIGN_CPU_LIMIT_PCT)
     else:
         why = []
         if mode != "full":
             why.append("a %s run (reduced coverage and timing)" % mode)
         if unrecorded:
-            why.append("%d fork(s) did not record their foreign CPU (a harness older than this rule)" % len(unrecorded))
+            why.append("%d fork(s) or floor run(s) did not record their foreign CPU (a harness older than this rule)"
+                       % len(unrecorded))
         if over:
-            why.append("%d fork(s) ran while other processes used ≥ %.0f %% of the machine (worst %.1f %%: %s)"
+            why.append("%d fork(s) or floor run(s) ran while other processes used ≥ %.0f %% of the machine (worst %.1f %%: %s)"
                        % (len(over), FOREIGN_CPU_LIMIT_PCT, over[0][0], over[0][1]))
         if fails:
             why.append("%d fork(s) failed or were skipped" % len(fails))
