@@ -31,7 +31,8 @@ import java.util.Map;
  *
  * <p>Before the warm-up each operation runs once and is checked: gradclip's clip-by-value report must
  * count exactly the elements the generator put outside the bound, the clipping global clip must scale
- * (scale &lt; 1) and the non-clipping one must not; a failed check aborts the fork (exit 3).
+ * (scale &lt; 1) and the non-clipping one must not; after a peer's clip by value every element that was
+ * outside must be at the bound ({@link #requireAtBound}); a failed check aborts the fork (exit 3).
  */
 public final class Harness {
     public static volatile Object sink;
@@ -225,6 +226,19 @@ public final class Harness {
                 + " [--dtype fp32|bf16|fp16] [--layout heap|native|direct] [--ops a,b] [--label JVM] [--data CACHE_DIR]"
                 + " [--warmup-s S] [--warmup-rounds N] [--measure-s S] [--rounds N] [--max-rounds N]");
         System.exit(2);
+    }
+
+    /**
+     * The check of a peer's clip by value: every element that was outside is at the bound afterwards;
+     * in fp32 exactly those ({@code exact}: inside magnitudes are below 0.5), in bf16/fp16 also the inside
+     * ones that round to 0.5. Throws IllegalStateException (the fork aborts) otherwise.
+     */
+    static String requireAtBound(String op, long atBound, long expectedOutside, boolean exact) {
+        if (exact ? atBound != expectedOutside : atBound < expectedOutside) {
+            throw new IllegalStateException(op + ": " + atBound + " elements at the bound after the clip, "
+                    + expectedOutside + " were outside");
+        }
+        return atBound + " elements at the bound after the clip (" + expectedOutside + " were outside)";
     }
 
     static void requireFp32(String who, String dtype) {

@@ -116,6 +116,6 @@ final class LibtorchImpl implements Harness.Impl {
                 }
             }
         }
-        return atBound + " elements at the bound after the clip (" + expectedOutside + " were outside)";
+        return Harness.requireAtBound(op, atBound, expectedOutside, !half);
     }
 }

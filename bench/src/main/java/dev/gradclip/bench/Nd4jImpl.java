@@ -100,10 +100,6 @@ final class Nd4jImpl implements Harness.Impl {
                 for (int i = 0; i < len; i++) if (Math.abs(buf[i]) == Data.BOUND) atBound++;
             }
         }
-        if (atBound != expectedOutside) {   // fp32: inside magnitudes are below the bound, so exactly the outside ones
-            throw new IllegalStateException(op + ": " + atBound + " elements at the bound after the clip, "
-                    + expectedOutside + " were outside");
-        }
-        return atBound + " elements at the bound after the clip (" + expectedOutside + " were outside)";
+        return Harness.requireAtBound(op, atBound, expectedOutside, true);
     }
 }
