@@ -28,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import gen  # noqa: E402
+from report import FOREIGN_CPU_LIMIT_PCT  # noqa: E402
 
 WIDTH = {"fp32": 4, "bf16": 2, "fp16": 2}
 NOPS = 8
@@ -183,6 +184,17 @@ def latest_unfinished(results, mode):
     cands = sorted(d for d in os.listdir(tmp_root) if d.endswith("-" + mode)
                    and not os.path.exists(os.path.join(tmp_root, d, "DONE")))
     return os.path.join(tmp_root, cands[-1]) if cands else None
+
+
+def disturbed(path):
+    """True when the result file at `path` recorded foreign CPU at or above the quotable limit (another
+    process disturbed it): --resume measures it again."""
+    try:
+        with open(path) as f:
+            pct = (json.load(f).get("cpu") or {}).get("foreign_cpu_pct")
+    except (OSError, ValueError):
+        return False
+    return pct is not None and pct >= FOREIGN_CPU_LIMIT_PCT
 
 
 def run_child(cmd, env, cwd=None, stdout=None, timeout=None):
@@ -366,7 +378,9 @@ def main():
     run_dir = latest_unfinished(a.results, mode) if a.resume else None
     if a.resume and run_dir is None:
         sys.exit("bench/run --resume: no unfinished %s run in %s" % (mode, os.path.join(a.results, "tmp")))
-    todo = [j for j in jobs if not (run_dir and os.path.exists(os.path.join(run_dir, j.key + ".json")))]
+    # to run: every fork without a result file, and (resuming) every fork another process disturbed
+    todo = [j for j in jobs if not (run_dir and os.path.exists(os.path.join(run_dir, j.key + ".json"))
+                                    and not disturbed(os.path.join(run_dir, j.key + ".json")))]
     floor_sizes = sorted({n * WIDTH[d] for s in shape_sets for n in [sum(gen.sizes(a.shapes_dir, s))]
                           for d in a.dtypes.split(",")})
     floor_runs = [(tag, t) for tag in ("start", "end") for t in sorted({1, os.cpu_count()})]
@@ -413,7 +427,7 @@ def main():
     def run_floor(tag):
         for threads in sorted({1, os.cpu_count()}):
             out = os.path.join(run_dir, "floor-%s-%dt.json" % (tag, threads))
-            if os.path.exists(out) or not floor_sizes:
+            if (os.path.exists(out) and not disturbed(out)) or not floor_sizes:
                 continue
             log("== native floor (%s, %d thread%s): read / copy / scale over %s bytes" % (
                 tag, threads, "s" if threads > 1 else "", ", ".join(str(b) for b in floor_sizes)))
@@ -501,8 +515,9 @@ def main():
                 doc["cpu"] = cpu
                 with open(out, "w") as f:
                     json.dump(doc, f, indent=1)
+                busy = cpu["foreign_cpu_pct"] >= FOREIGN_CPU_LIMIT_PCT
                 log("   %.1f s (model %.1f s); foreign CPU %.1f %% of the machine%s" % (
-                    took, e_s, cpu["foreign_cpu_pct"], "" if cpu["foreign_cpu_pct"] < 5 else "  !! another process was busy"))
+                    took, e_s, cpu["foreign_cpu_pct"], "  !! another process was busy: not quotable" if busy else ""))
         if last_of_set[j.shapes] == i - 1 and data_dirs.get(j.shapes):
             shutil.rmtree(data_dirs[j.shapes], ignore_errors=True)   # the set's last fork has run
             log("== datasets of %s deleted" % j.shapes)
@@ -521,6 +536,15 @@ def main():
     if failures:
         log("!! %d fork(s) failed or were skipped (listed in %s/failures.txt); `bench/run %s--resume` reruns them"
             % (len(failures), run_dir, "--quick " if a.quick else ""))
+        return 1
+    redo = [p[:-5] for p in sorted(os.listdir(run_dir)) if p.endswith(".json") and p != "plan.json"
+            and not p.startswith("data-") and disturbed(os.path.join(run_dir, p))]
+    if redo:
+        # not DONE: `--resume` finds this run and measures exactly these again
+        log("!! %d fork(s) or floor run(s) ran while other processes used >= %.0f %% of the CPU (%s): the run is not "
+            "quotable; `bench/run %s--resume` measures them again" % (len(redo), FOREIGN_CPU_LIMIT_PCT,
+                                                                        ", ".join(redo[:5]) + (", ..." if len(redo) > 5 else ""),
+                                                                        "--quick " if a.quick else ""))
         return 1
     open(os.path.join(run_dir, "DONE"), "w").close()
     log("== done in %.1f min" % ((time.time() - t_start) / 60))
