@@ -259,6 +259,17 @@ class ShardedClipTest {
                 }
             }
         }
+        Result norms = run(getClass().getClassLoader(), "clip", "--in", dir.resolve("nan-whole.npz").toString(), "--op", "norms",
+                "--nonfinite", "error");
+        assertEquals(3, norms.code(), norms.err());
+        String rv = rendezvous();
+        Result[] rs = ranks(spi, new int[] {0, 1}, r -> new String[] {"clip", "--in", rankIn[r].toString(), "--op", "norms",
+                "--nonfinite", "error", "--rank", String.valueOf(r), "--world-size", "2", "--rendezvous", rv});
+        for (int r = 0; r < 2; r++) {
+            assertEquals(3, rs[r].code(), "--op norms --nonfinite error rank " + r + ": " + rs[r].err());
+            assertEquals(norms.field("error"), rs[r].field("error"));
+            assertEquals(norms.field("total_norm"), rs[r].field("total_norm"));
+        }
     }
 
     @Test
