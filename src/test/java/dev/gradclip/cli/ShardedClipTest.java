@@ -239,11 +239,11 @@ class ShardedClipTest {
                     wholeOut.toString(), "--op", "global-norm", "--max-norm", "0.5", "--nonfinite", policy);
             String rv = rendezvous();
             Result[] rs = ranks(spi, new int[] {0, 1}, r -> new String[] {"clip", "--in", rankIn[r].toString(), "--out",
-                    dir.resolve("nan-rank" + r + ".npz").toString(), "--op", "global-norm", "--max-norm", "0.5", "--nonfinite", policy,
+                    dir.resolve("nan-out" + r + ".npz").toString(), "--op", "global-norm", "--max-norm", "0.5", "--nonfinite", policy,
                     "--rank", String.valueOf(r), "--world-size", "2", "--rendezvous", rv});
             for (int r = 0; r < 2; r++) {
                 String who = "--nonfinite " + policy + " rank " + r;
-                Path out = dir.resolve("nan-rank" + r + ".npz");
+                Path out = dir.resolve("nan-out" + r + ".npz");
                 assertEquals(one.code(), rs[r].code(), who + ": " + rs[r].err());
                 assertEquals(one.field("total_norm"), rs[r].field("total_norm"), who);
                 assertEquals(one.field("scale"), rs[r].field("scale"), who);
