@@ -120,5 +120,12 @@ for jdk in "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")" "$jdk
     echo "$out" | grep -q '"name":"emulated","available":true' \
         || { echo "FAIL: on the module path libgradclip-emu did not load from the natives jar ($v): $out" >&2; exit 1; }
     echo "   module path with the natives jar: the emulated backend loads"
+    # the command line's ServiceLoader lookup of an ExchangeProvider works in the named module (module-info
+    # "uses" it): with no provider, a clean exit 2 instead of a ServiceConfigurationError
+    code=0
+    "$jdk/bin/java" -p "gradclip.jar:$javacpp" -m dev.gradclip/dev.gradclip.cli.Main clip --in in.npz --out sharded.npz \
+        --op global-norm --max-norm 1 --backend cpu --rank 0 --world-size 1 --rendezvous tcp://127.0.0.1:1 2> stderr.txt || code=$?
+    [ "$code" = 2 ] && grep -q 'no exchange provider' stderr.txt && [ ! -e sharded.npz ] \
+        || { echo "FAIL: module path, sharded clip without a provider: exit $code" >&2; cat stderr.txt >&2; exit 1; }
 done
 echo "jar check passed: natives load from the natives jar (class path and module path); the main jar alone clips on the CPU (JDK 17 and 25, no warnings, class path and module path); internal.Memory is out of reach"

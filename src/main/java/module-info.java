@@ -22,6 +22,10 @@ module dev.gradclip {
     exports dev.gradclip.monitor;
     exports dev.gradclip.distributed;
 
+    // clip --rank/--world-size/--rendezvous: the command line finds the exchange (e.g. distributed/c10d's
+    // provider) with ServiceLoader, which a named module may only do for a service it declares
+    uses dev.gradclip.distributed.ExchangeProvider;
+
     // JavaCPP loads the JNI libraries of the native backends and of the CPU backend's kernels; transitive:
     // the API takes JavaCPP pointers (Tensor.of(Pointer, DType), Tensor.onDevice, Clipper.onStream)
     requires transitive org.bytedeco.javacpp;
