@@ -89,7 +89,13 @@ struct gc_engine {
   bool has_result = false;  // h_result holds the last global clip's result block
   int64_t res_n = 0;
   gc::DeviceGuard guard;    // the engine's device and the last table whose pointers were checked (device_guard.h)
-  std::vector<char> tables_on_device;  // the bytes of the tables last copied to d_tables (device-cached tables)
+  // Device-cached tables: the caller's table whose tensor and chunk tables are in d_tables (the tables are a
+  // function of addresses, counts and dtypes only), and its dtype ranges. An identical table (every training
+  // step) is neither refilled nor copied again.
+  bool tables_valid = false;
+  std::vector<int64_t> tab_addr, tab_count;
+  std::vector<int32_t> tab_dtype;
+  int64_t tab_dt_begin[gc::kDtypes + 1] = {};
 };
 
 namespace {
@@ -222,21 +228,30 @@ int begin(gc_engine* e, const gc_tensor_table* table, int64_t nchunks, int64_t s
   c->result_bytes = sz.result;
   const char* tables_before = e->d_tables;
   if (int rc = ensure_dev(e->d_tables, e->d_tables_cap, sz.tables)) return rc;
-  if (e->d_tables != tables_before) e->tables_on_device.clear();
+  if (e->d_tables != tables_before) e->tables_valid = false;
   if (int rc = ensure_dev(e->d_slots, e->d_slots_cap, sz.slots)) return rc;
   if (int rc = ensure_dev(e->d_result, e->d_result_cap, sz.result)) return rc;
   if (int rc = ensure_host(e->h_staging, e->h_staging_cap, sz.tables)) return rc;
   if (int rc = ensure_host(e->h_result, e->h_result_cap, sz.result)) return rc;
-  gc::fill_tables(table->addresses, table->counts, table->dtypes, n, e->h_staging, c->P);
   c->D = gc::bind_workspace(e->d_tables, e->d_slots, e->d_result, n, nchunks);
-  // the tables stay on the device: an identical table (the usual case, every training step) is not copied again
-  const size_t tables_bytes = sz.tables;
-  const bool cached = e->tables_on_device.size() == tables_bytes &&
-                      (tables_bytes == 0 || std::memcmp(e->tables_on_device.data(), e->h_staging, tables_bytes) == 0);
-  if (tables_bytes && !cached) {
-    e->tables_on_device.clear();
-    GC_CUDA_TRY(cudaMemcpyAsync(e->d_tables, e->h_staging, tables_bytes, cudaMemcpyHostToDevice, c->s));
-    e->tables_on_device.assign(e->h_staging, e->h_staging + tables_bytes);
+  // the tables stay on the device: an identical table (the usual case, every training step) is not refilled
+  // or copied again
+  const size_t un = static_cast<size_t>(n);
+  const bool cached = e->tables_valid && e->tab_addr.size() == un &&
+                      (n == 0 || (std::memcmp(e->tab_addr.data(), table->addresses, un * 8) == 0 &&
+                                  std::memcmp(e->tab_count.data(), table->counts, un * 8) == 0 &&
+                                  std::memcmp(e->tab_dtype.data(), table->dtypes, un * 4) == 0));
+  if (cached) {
+    std::memcpy(c->P.dt_begin, e->tab_dt_begin, sizeof e->tab_dt_begin);
+  } else {
+    e->tables_valid = false;
+    gc::fill_tables(table->addresses, table->counts, table->dtypes, n, e->h_staging, c->P);
+    if (sz.tables) GC_CUDA_TRY(cudaMemcpyAsync(e->d_tables, e->h_staging, sz.tables, cudaMemcpyHostToDevice, c->s));
+    e->tab_addr.assign(table->addresses, table->addresses + un);
+    e->tab_count.assign(table->counts, table->counts + un);
+    e->tab_dtype.assign(table->dtypes, table->dtypes + un);
+    std::memcpy(e->tab_dt_begin, c->P.dt_begin, sizeof e->tab_dt_begin);
+    e->tables_valid = true;
   }
   return GC_OK;
 }
@@ -356,7 +371,7 @@ gc_status gc_probe(int32_t* device_count, int32_t* cuda_error) {
 // The status of a pass; after a CUDA failure the device copy of the tables may never have arrived (a copy
 // dropped with a lost context), so the table cache is forgotten: the next call copies the tables again.
 static gc_status pass_status(gc_engine* e, int rc) {
-  if (rc == GC_ERR_CUDA || rc == GC_ERR_OUT_OF_MEMORY) e->tables_on_device.clear();
+  if (rc == GC_ERR_CUDA || rc == GC_ERR_OUT_OF_MEMORY) e->tables_valid = false;
   return static_cast<gc_status>(rc);
 }
 
