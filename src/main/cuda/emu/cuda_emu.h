@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <cmath>
+#include <tuple>
 #include <type_traits>
 
 #define __global__
@@ -151,19 +152,26 @@ void reset();                  // no injected failure, the context usable again,
 int64_t hazards();             // queued copies whose source changed before they ran
 int64_t stream_waits();        // cudaStreamWaitEvent calls
 int64_t queued(cudaStream_t s);  // work queued on `s` and not run yet (-1: not a stream)
-template <class F>
-inline void launch_on(cudaStream_t s, dim3 grid, dim3 block, F f) {
-  struct Launch { dim3 g, b; F f; };
-  Work w{[](void* p) { Launch* l = static_cast<Launch*>(p); launch_kernel(l->g, l->b, l->f); },
-         new Launch{grid, block, f}, [](void* p) { delete static_cast<Launch*>(p); }};
+// The kernel and its arguments are taken by value at the launch (CUDA copies kernel parameters then).
+template <class K, class... A>
+inline void launch_on(cudaStream_t s, dim3 grid, dim3 block, K kernel, A... args) {
+  struct Launch {
+    dim3 g, b;
+    K k;
+    std::tuple<A...> a;
+  };
+  Work w{[](void* p) {
+           Launch* l = static_cast<Launch*>(p);
+           launch_kernel(l->g, l->b, [l]() { std::apply(l->k, l->a); });
+         },
+         new Launch{grid, block, kernel, std::tuple<A...>(args...)}, [](void* p) { delete static_cast<Launch*>(p); }};
   submit_launch(s, w);
 }
 }  // namespace gc_emu
 
-// One launch macro for both backends: the arguments are captured by value at the launch, as CUDA copies
+// One launch macro for both backends: the arguments are evaluated and copied at the launch, as CUDA copies
 // kernel parameters at the launch.
-#define GC_LAUNCH(kernel, grid, block, stream, ...) \
-  gc_emu::launch_on((stream), dim3(grid), dim3(block), [=]() { kernel(__VA_ARGS__); })
+#define GC_LAUNCH(kernel, grid, block, stream, ...) gc_emu::launch_on((stream), dim3(grid), dim3(block), kernel, __VA_ARGS__)
 
 const char* cudaGetErrorName(cudaError_t e);
 const char* cudaGetErrorString(cudaError_t e);
