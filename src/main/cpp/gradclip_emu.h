@@ -36,7 +36,7 @@ enum { GC_EMU_LOSE_CONTEXT = 1 /* a sticky error: the queued work is dropped, ev
 GC_API int32_t gc_emu_inject_failure(int32_t site, int32_t error, int32_t skip, int32_t flags);
 /** Disarms every site, makes a lost context usable again, zeroes the counters. */
 GC_API void gc_emu_reset(void);
-/** Queued copies whose source bytes changed between the enqueue and the copy (a race on a GPU). */
+/** Queued copies from pinned host memory whose source changed between the enqueue and the copy (a race on a GPU). */
 GC_API int64_t gc_emu_hazards(void);
 /** cudaStreamWaitEvent calls made (by gc_stream_wait_event). */
 GC_API int64_t gc_emu_stream_waits(void);

@@ -109,7 +109,8 @@ inline unsigned long long atomicAdd(unsigned long long* p, unsigned long long v)
 //   - stream 0 does not wait for created streams (they are non-blocking), so work a caller queued there
 //     is NOT ordered before ours unless an event says so (cudaStreamWaitEvent): exactly the GPU's rule;
 //   - events record a position in their stream; waiting on one runs that stream up to it.
-// A queued copy remembers a hash of its source; if the host changes the source before the copy runs (a staging buffer rewritten under a queued copy: a race on a GPU) the runtime counts a hazard
+// A queued copy from pinned host memory remembers a hash of its source; if the host changes the source
+// before the copy runs (a staging buffer rewritten under a queued copy: a race on a GPU) the runtime counts a hazard
 // (gc_emu_hazards() in gradclip_emu.h). Failures can be injected per call site (gc_emu_inject_failure);
 // an injected sticky error (700, 719, ...) loses the emulated context: every later call fails with it and
 // the queued work is dropped, until gc_emu_reset().

@@ -12,8 +12,8 @@
 //     (cudaEventSynchronize, cudaStreamWaitEvent) runs its stream up to that position; cudaFree and
 //     cudaFreeHost synchronise the device (every queue), as CUDA's do;
 //   - created streams are non-blocking: nothing orders stream 0 after them, or them after stream 0.
-// Hazards: a queued copy keeps a hash of its source (up to 64 MiB); if the source changed before the copy
-// ran, the runtime counts a hazard (and says so on stderr): on a GPU that copy would have read the new
+// Hazards: a queued copy from pinned host memory keeps a hash of its source (up to 64 MiB); if the host
+// changed the source before the copy ran, the runtime counts a hazard (and says so on stderr): on a GPU that copy would have read the new
 // bytes, a race.
 // Faults: inject_failure(site, error, skip, lose) makes the (skip + 1)-th call at `site` fail with `error`,
 // once; with `lose` the emulated context is lost from then on (the queues are dropped, every call fails with
@@ -322,7 +322,9 @@ cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind k, 
     std::memmove(d, s, n);
     return cudaSuccess;
   }
-  gc_emu::Copy* c = new gc_emu::Copy{d, s, n, n <= gc_emu::kHashLimit, 0};
+  // only a host source can change behind the stream's back (device memory is written by stream-ordered work,
+  // which legitimately runs between the enqueue and the copy)
+  gc_emu::Copy* c = new gc_emu::Copy{d, s, n, k == cudaMemcpyHostToDevice && n <= gc_emu::kHashLimit, 0};
   if (c->hashed) c->hash = gc_emu::hash_bytes(s, n);
   gc_emu::enqueue(st, gc_emu::Work{gc_emu::run_copy, c, [](void* p) { delete static_cast<gc_emu::Copy*>(p); }});
   return cudaSuccess;

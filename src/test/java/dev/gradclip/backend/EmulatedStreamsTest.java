@@ -35,12 +35,14 @@ class EmulatedStreamsTest {
 
     @AfterEach
     void close() {
+        long hazards = EmulatorControl.hazards();
         emu.close();
         cpu.close();
         EmulatorControl.destroyEvent(ready);
         EmulatorControl.destroyStream(frameworkStream);
         EmulatorControl.destroyStream(clipStream);
         EmulatorControl.reset();
+        assertEquals(0, hazards, "a pinned buffer was rewritten under a queued copy");
     }
 
     private static float[] random(int n, long seed) {

@@ -42,7 +42,7 @@ public final class EmulatorControl {
         EmulatedLibrary.gc_emu_reset();
     }
 
-    /** Queued copies whose source bytes changed between the enqueue and the copy (a race on a GPU). */
+    /** Queued copies from pinned host memory whose source changed between the enqueue and the copy (a race on a GPU). */
     public static long hazards() {
         return EmulatedLibrary.gc_emu_hazards();
     }
