@@ -23,12 +23,12 @@ else                                            # the source tree
   CP="$ROOT/bench/jmh/target/gradclip-jmh.jar:$ROOT/bench/jmh/target/lib/*"
   SHAPES="$ROOT/src/test/resources/shapes"
 fi
-ARGS=(-f 1 -wi 1 -w 500ms -i 3 -r 500ms -rf json -rff "$OUT/jmh.json" -p "backend=$BACKEND")
+ARGS=(-f 1 -foe true -rf json -rff "$OUT/jmh.json" -p "backend=$BACKEND")
 if [ "$BACKEND" = emulated ]; then  # the dry run: the code path, not a measurement
-  ARGS+=(-p shapes=many-small -p stream=caller -p scaleDown=1000 -p maxTensors=300 -wi 0 -i 1 -r 200ms)
+  ARGS+=(-wi 0 -i 1 -r 200ms -p shapes=many-small -p stream=caller -p scaleDown=1000 -p maxTensors=300)
   HEAP=-Xmx1g
 else
-  ARGS+=(-p shapes=gpt2-small,many-small -p stream=default,caller)
+  ARGS+=(-wi 1 -w 500ms -i 3 -r 500ms -p shapes=gpt2-small,many-small -p stream=default,caller)
   HEAP=-Xmx8g
 fi
 "$JAVA" -cp "$CP" org.openjdk.jmh.Main 'dev.gradclip.bench.jmh.DeviceClipBenchmark' "${ARGS[@]}" \
