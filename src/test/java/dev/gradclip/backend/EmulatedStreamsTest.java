@@ -81,9 +81,10 @@ class EmulatedStreamsTest {
             EmulatorControl.record(ready, frameworkStream);
             long waits = EmulatorControl.streamWaits();
             ClipReport ordered = emu.onStream(clipStream).waitFor(ready).norms(set, NormType.L2);
+            assertEquals(Double.doubleToRawLongBits(cpuNorm(after)), Double.doubleToRawLongBits(ordered.totalNorm()),
+                    "the clip read the gradients before the framework's stream wrote them");
             assertEquals(waits + 1, EmulatorControl.streamWaits());
             assertEquals(0, EmulatorControl.queued(frameworkStream));
-            assertEquals(Double.doubleToRawLongBits(cpuNorm(after)), Double.doubleToRawLongBits(ordered.totalNorm()));
         }
     }
 
