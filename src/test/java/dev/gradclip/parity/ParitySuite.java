@@ -76,6 +76,10 @@ final class ParitySuite {
             for (long i = 0; i < n; i++) {
                 double x = value(c.values(), c.dtype(), r);
                 long at = misalign + i;
+                if (Double.isNaN(x) && r.nextBoolean()) {
+                    putPayloadNaN(nb, at, c.dtype(), r);
+                    continue;
+                }
                 switch (c.dtype()) {
                     case FLOAT32 -> nb.putFloat(at, (float) x);
                     case FLOAT64 -> nb.putDouble(at, x);
@@ -85,6 +89,21 @@ final class ParitySuite {
             }
         }
         return d;
+    }
+
+    /**
+     * A NaN of either sign with a random non-zero payload, quiet or signalling, written as raw bits (so the
+     * payload reaches the kernels: what a NaN's payload becomes in partials is compared bit for bit).
+     */
+    private static void putPayloadNaN(NativeBuffer nb, long at, DType dtype, SplittableRandom r) {
+        boolean negative = r.nextBoolean();
+        switch (dtype) {
+            case FLOAT32 -> nb.putFloat(at, Float.intBitsToFloat((negative ? 0xff800000 : 0x7f800000) | ((r.nextInt() & 0x7fffff) | 1)));
+            case FLOAT64 -> nb.putDouble(at, Double.longBitsToDouble((negative ? 0xfff0000000000000L : 0x7ff0000000000000L)
+                    | ((r.nextLong() & 0x000fffffffffffffL) | 1)));
+            case FLOAT16 -> nb.putBits(at, (short) ((negative ? 0xfc00 : 0x7c00) | ((r.nextInt() & 0x3ff) | 1)));
+            case BFLOAT16 -> nb.putBits(at, (short) ((negative ? 0xff80 : 0x7f80) | ((r.nextInt() & 0x7f) | 1)));
+        }
     }
 
     private static double value(Values kind, DType dtype, SplittableRandom r) {
