@@ -10,6 +10,9 @@ import java.util.Objects;
  * The element accessors must not race with {@code close()}.
  */
 public final class NativeBuffer implements AutoCloseable {
+    /** Raw off-heap access (internal: handed only to gradclip's own classes). */
+    private static final Memory MEMORY = Memory.access();
+
     private final DType dtype;
     private final long count;
     private final MemoryGuard guard = new MemoryGuard();
@@ -20,7 +23,7 @@ public final class NativeBuffer implements AutoCloseable {
         if (count < 0) throw new IllegalArgumentException("negative element count: " + count);
         if (count > Long.MAX_VALUE / 8) throw new IllegalArgumentException("element count too large: " + count);
         this.count = count;
-        this.address = Memory.allocate(count * dtype.byteSize());
+        this.address = MEMORY.allocate(count * dtype.byteSize());
     }
 
     /** Allocates {@code count} zeroed elements. */
@@ -65,30 +68,30 @@ public final class NativeBuffer implements AutoCloseable {
         return address() + index * dtype.byteSize();
     }
 
-    public float getFloat(long index) { return Memory.getFloat(at(index, DType.FLOAT32)); }
+    public float getFloat(long index) { return MEMORY.getFloat(at(index, DType.FLOAT32)); }
 
-    public void putFloat(long index, float v) { Memory.putFloat(at(index, DType.FLOAT32), v); }
+    public void putFloat(long index, float v) { MEMORY.putFloat(at(index, DType.FLOAT32), v); }
 
-    public double getDouble(long index) { return Memory.getDouble(at(index, DType.FLOAT64)); }
+    public double getDouble(long index) { return MEMORY.getDouble(at(index, DType.FLOAT64)); }
 
-    public void putDouble(long index, double v) { Memory.putDouble(at(index, DType.FLOAT64), v); }
+    public void putDouble(long index, double v) { MEMORY.putDouble(at(index, DType.FLOAT64), v); }
 
     /** Raw bits of a FLOAT16 or BFLOAT16 element. */
-    public short getBits(long index) { return Memory.getShort(at(index, DType.FLOAT16)); }
+    public short getBits(long index) { return MEMORY.getShort(at(index, DType.FLOAT16)); }
 
-    public void putBits(long index, short v) { Memory.putShort(at(index, DType.FLOAT16), v); }
+    public void putBits(long index, short v) { MEMORY.putShort(at(index, DType.FLOAT16), v); }
 
     /** Copies {@code src} into elements {@code [index, index + src.length)}. */
     public void copyFrom(long index, float[] src) {
         requireFloat32();
         rangeCheck(index, src.length);
-        Memory.write(address() + index * 4, src, 0, src.length);
+        MEMORY.write(address() + index * 4, src, 0, src.length);
     }
 
     public void copyTo(long index, float[] dst) {
         requireFloat32();
         rangeCheck(index, dst.length);
-        Memory.read(address() + index * 4, dst, 0, dst.length);
+        MEMORY.read(address() + index * 4, dst, 0, dst.length);
     }
 
     private void requireFloat32() {
@@ -110,7 +113,7 @@ public final class NativeBuffer implements AutoCloseable {
         guard.close(() -> {
             long a = address;
             address = 0;
-            Memory.free(a);
+            MEMORY.free(a);
         });
     }
 

@@ -26,6 +26,9 @@ import java.util.List;
  * copied in, and copied back after a pass that writes.
  */
 public final class NativeBackend implements ClipBackend {
+    /** Raw off-heap access (internal: handed only to gradclip's own classes). */
+    private static final Memory MEMORY = Memory.access();
+
     private final NativeApi api;
     private final Backend kind;
     private final String name;
@@ -73,17 +76,31 @@ public final class NativeBackend implements ClipBackend {
         }
     }
 
+    /**
+     * Later passes and {@link DeviceBuffer} copies run on {@code stream}: a {@code cudaStream_t} for CUDA, an
+     * emulated stream ({@link EmulatorControl#createStream()}) for the emulated backend; 0 is the default
+     * stream. A handle that is not a stream fails at the next pass, with the runtime's error.
+     */
     @Override
     public synchronized void setStream(long stream) {
-        if (stream != 0 && kind != Backend.CUDA) {
-            throw new IllegalArgumentException("the " + name + " backend has no CUDA streams");
-        }
         this.stream = stream;
+    }
+
+    /** gc_stream_wait_event on the current stream: later work waits for {@code event} (the gradients are ready). */
+    @Override
+    public synchronized void waitForEvent(long event) {
+        if (event == 0) throw new IllegalArgumentException("event is 0: pass the cudaEvent_t recorded after the gradients were written");
+        check(api.streamWaitEvent(stream, event), "gc_stream_wait_event");
     }
 
     @Override
     public DeviceMemory deviceMemory() {
         return new DeviceMemory() {
+            @Override
+            public Backend kind() {
+                return kind;
+            }
+
             @Override
             public long allocate(long bytes) {
                 long[] out = new long[1];
@@ -99,14 +116,20 @@ public final class NativeBackend implements ClipBackend {
                 check(api.deviceFree(address), "gc_device_free");
             }
 
+            // on the backend's current stream, so that a copy is ordered after the clips queued there (stream 0
+            // is not ordered after a non-blocking stream: a read-back could see the gradients before the clip)
             @Override
             public void copyToDevice(long deviceDst, long hostSrc, long bytes) {
-                check(api.memcpy(deviceDst, hostSrc, bytes, NativeApi.GC_COPY_HOST_TO_DEVICE, 0L), "copy to device");
+                synchronized (NativeBackend.this) {
+                    check(api.memcpy(deviceDst, hostSrc, bytes, NativeApi.GC_COPY_HOST_TO_DEVICE, stream), "copy to device");
+                }
             }
 
             @Override
             public void copyToHost(long hostDst, long deviceSrc, long bytes) {
-                check(api.memcpy(hostDst, deviceSrc, bytes, NativeApi.GC_COPY_DEVICE_TO_HOST, 0L), "copy to host");
+                synchronized (NativeBackend.this) {
+                    check(api.memcpy(hostDst, deviceSrc, bytes, NativeApi.GC_COPY_DEVICE_TO_HOST, stream), "copy to host");
+                }
             }
 
             @Override
@@ -353,7 +376,7 @@ public final class NativeBackend implements ClipBackend {
 
         void free() {
             if (device != 0) api.deviceFree(device);
-            if (host != 0) Memory.free(host);
+            if (host != 0) MEMORY.free(host);
         }
     }
 
@@ -366,7 +389,7 @@ public final class NativeBackend implements ClipBackend {
         if (t instanceof Tensor.OffHeap o) {
             hostAddress = o.address();
         } else {
-            host = Memory.allocate(bytes);
+            host = MEMORY.allocate(bytes);
             copyFromHeap(t, host);
             hostAddress = host;
         }
@@ -377,7 +400,7 @@ public final class NativeBackend implements ClipBackend {
         long[] out = new long[1];
         int rc = api.deviceAlloc(bytes, out);
         if (rc != NativeApi.GC_OK) {
-            if (host != 0) Memory.free(host);
+            if (host != 0) MEMORY.free(host);
             check(rc, "device allocation of " + bytes + " bytes");
         }
         staged.add(new Staged(t, host, out[0], bytes));
@@ -386,15 +409,15 @@ public final class NativeBackend implements ClipBackend {
     }
 
     private static void copyFromHeap(Tensor t, long address) {
-        if (t instanceof Tensor.HeapFloats a) Memory.write(address, a.array(), a.offset(), (int) t.size());
-        else if (t instanceof Tensor.HeapDoubles a) Memory.write(address, a.array(), a.offset(), (int) t.size());
-        else if (t instanceof Tensor.HeapShorts a) Memory.write(address, a.array(), a.offset(), (int) t.size());
+        if (t instanceof Tensor.HeapFloats a) MEMORY.write(address, a.array(), a.offset(), (int) t.size());
+        else if (t instanceof Tensor.HeapDoubles a) MEMORY.write(address, a.array(), a.offset(), (int) t.size());
+        else if (t instanceof Tensor.HeapShorts a) MEMORY.write(address, a.array(), a.offset(), (int) t.size());
     }
 
     private static void copyToHeap(Tensor t, long address) {
-        if (t instanceof Tensor.HeapFloats a) Memory.read(address, a.array(), a.offset(), (int) t.size());
-        else if (t instanceof Tensor.HeapDoubles a) Memory.read(address, a.array(), a.offset(), (int) t.size());
-        else if (t instanceof Tensor.HeapShorts a) Memory.read(address, a.array(), a.offset(), (int) t.size());
+        if (t instanceof Tensor.HeapFloats a) MEMORY.read(address, a.array(), a.offset(), (int) t.size());
+        else if (t instanceof Tensor.HeapDoubles a) MEMORY.read(address, a.array(), a.offset(), (int) t.size());
+        else if (t instanceof Tensor.HeapShorts a) MEMORY.read(address, a.array(), a.offset(), (int) t.size());
     }
 
     @Override

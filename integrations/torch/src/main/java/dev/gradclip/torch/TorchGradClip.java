@@ -3,6 +3,8 @@ package dev.gradclip.torch;
 import dev.gradclip.Backend;
 import dev.gradclip.ClipReport;
 import dev.gradclip.Clipper;
+import dev.gradclip.integration.ClipStep;
+import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -60,13 +62,18 @@ public final class TorchGradClip {
                             + "partial norms combined (NormPartials), not one clipper over both");
                 }
             }
-            if (clipper.backend() != Backend.CUDA) {
+            if (clipper.backend() != Backend.CUDA && clipper.backend() != Backend.AUTO) {  // AUTO (with CUDA) runs device sets on CUDA
                 throw new IllegalArgumentException("the gradients are in CUDA memory but the clipper runs on "
                         + clipper.backend().cliName() + "; use Clipper.create(Backend.CUDA)");
             }
             clipper.onStream(TorchGradients.currentCudaStream(first));
         }
-        ClipReport r = step.clip(clipper, grads);
+        ClipReport r;
+        try {
+            r = step.clip(clipper, grads.parameters());
+        } finally {
+            Reference.reachabilityFence(grads); // the tensors the views point into stay alive during the step
+        }
         Objects.requireNonNull(r, "the clip step returned no report");
         reports.add(r);
         return r;
