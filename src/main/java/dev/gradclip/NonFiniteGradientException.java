@@ -1,6 +1,10 @@
 package dev.gradclip;
 
-/** Thrown under {@link NonFinitePolicy#ERROR} when a norm or an element is NaN or infinite; nothing was modified. */
+/**
+ * Thrown under {@link NonFinitePolicy#ERROR} when a norm (or, for clip by value, an element) is NaN or
+ * infinite, or a scale computed from a norm is NaN. It is thrown after the measurement and before any
+ * write: no tensor was modified. Instances are created by {@link Clipper} (and by {@link PendingReport#get()}).
+ */
 public final class NonFiniteGradientException extends ArithmeticException {
     private static final long serialVersionUID = 1L;
     private final transient ClipReport report;
@@ -10,7 +14,11 @@ public final class NonFiniteGradientException extends ArithmeticException {
         this.report = report;
     }
 
-    /** What was measured before the operation stopped (norms and counts; nothing was applied). */
+    /**
+     * {@return what was measured before the operation stopped} Its norms and counts are those of the
+     * input; its scale is 1, its clipped count 0 and {@link ClipReport#skipped()} false, since nothing was
+     * applied. The report is not serialized: on a deserialized copy of this exception it is null.
+     */
     public ClipReport report() {
         return report;
     }

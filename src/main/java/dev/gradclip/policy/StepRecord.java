@@ -25,17 +25,32 @@ package dev.gradclip.policy;
  */
 public record StepRecord(long step, double totalNorm, double threshold, double scale, boolean clipped, boolean skipped,
                          boolean foundInf, long nonFiniteElements, double lossScale, double[] tensorNorms) {
+    /**
+     * Checks the step and copies the norms.
+     *
+     * @param step t, ≥ 0
+     * @param totalNorm the total norm before clipping, of g/S
+     * @param threshold M_t, or NaN for none
+     * @param scale the clip factor applied on top of the unscaling
+     * @param clipped whether the clip factor was not 1 and was applied
+     * @param skipped whether the step was skipped
+     * @param foundInf whether any gradient element was NaN or infinite
+     * @param nonFiniteElements the number of NaN or infinite elements
+     * @param lossScale S (1 for none)
+     * @param tensorNorms each tensor's norm before clipping, of g/S (copied; null is taken as empty)
+     * @throws IllegalArgumentException if {@code step} is negative
+     */
     public StepRecord {
         if (step < 0) throw new IllegalArgumentException("step must be >= 0");
         tensorNorms = tensorNorms == null ? new double[0] : tensorNorms.clone();
     }
 
-    /** Whether the policy set a threshold this step ({@code threshold} is not NaN). */
+    /** {@return whether the policy set a threshold this step ({@code threshold} is not NaN)} */
     public boolean hasThreshold() {
         return !Double.isNaN(threshold);
     }
 
-    /** A copy of the per-tensor norms. */
+    /** {@return a copy of the per-tensor norms, in set order} */
     @Override
     public double[] tensorNorms() {
         return tensorNorms.clone();
@@ -44,6 +59,10 @@ public record StepRecord(long step, double totalNorm, double threshold, double s
     /**
      * This record as the JSON object of one {@code log.jsonl} line, with {@code file} when not null.
      * Non-finite numbers are written as the strings "NaN", "Infinity", "-Infinity" (as the CLI's JSON does).
+     * The per-tensor norms, the non-finite count and the loss scale are not written.
+     *
+     * @param file the step's source file, written as a JSON string; null to leave the field out
+     * @return one line of JSON, without a line break
      */
     public String toJsonLine(String file) {
         StringBuilder sb = new StringBuilder(160);
