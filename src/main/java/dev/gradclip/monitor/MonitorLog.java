@@ -51,6 +51,8 @@ public final class MonitorLog {
     /**
      * Reads {@code path}.
      *
+     * @param path a log file (JSON lines, UTF-8)
+     * @return the log
      * @throws NoSuchFileException if it does not exist
      * @throws LogFormatException if it is not a regular file, not UTF-8, or not a log (see above)
      * @throws IOException if it cannot be read
@@ -70,7 +72,14 @@ public final class MonitorLog {
         return parse(text, path.toString());
     }
 
-    /** Parses log text; {@code source} names it in messages. */
+    /**
+     * Parses log text.
+     *
+     * @param text the whole log, lines separated by {@code \n} (a trailing {@code \r} is dropped)
+     * @param source what the text is (a path), naming it in messages and {@link #source()}
+     * @return the log
+     * @throws LogFormatException if the text is not a log (see the class comment), naming the line
+     */
     public static MonitorLog parse(String text, String source) throws LogFormatException {
         Objects.requireNonNull(text, "text");
         List<StepObservation> steps = new ArrayList<>();
@@ -136,18 +145,24 @@ public final class MonitorLog {
         return new MonitorLog(source, steps, tensorNames, alerts);
     }
 
-    /** Where it was read from. */
+    /** {@return where it was read from: the path, or the source given to {@link #parse}} */
     public String source() { return source; }
 
+    /** {@return every step, in line order (unmodifiable; at least one)} */
     public List<StepObservation> steps() { return steps; }
 
-    /** The union of the tensor names of every line, in order of first appearance (empty when none). */
+    /** {@return the union of the tensor names of every line, in order of first appearance (empty when none)} */
     public List<String> tensorNames() { return tensorNames; }
 
-    /** The alerts recorded at step index {@code i} (position in {@link #steps()}). */
+    /**
+     * {@return the alerts recorded at step index {@code i} (unmodifiable; empty when none)}
+     *
+     * @param i the step's position in {@link #steps()}
+     * @throws IndexOutOfBoundsException if {@code i} is outside {@code [0, steps().size())}
+     */
     public List<Alert> alertsAt(int i) { return alerts.get(i); }
 
-    /** Every recorded alert, in order. */
+    /** {@return every recorded alert, in line order (unmodifiable)} */
     public List<Alert> alerts() {
         List<Alert> all = new ArrayList<>();
         for (List<Alert> l : alerts) all.addAll(l);
