@@ -479,7 +479,7 @@ public final class Clipper implements AutoCloseable {
     }
 
     /**
-     * DL4J renormalize, per tensor: {@code g_t ← g_t / ‖g_t‖_p} always, with a zero norm taken as 1e-5
+     * DL4J renormalize, per tensor: {@code g_t ← g_t · (1 / ‖g_t‖_p)} always, with a zero norm taken as 1e-5
      * ({@code scale = 1 / (N == 0 ? 1e-5 : N)}). A non-finite tensor norm stops the operation under ERROR
      * or SKIP. The factor {@code 1 / N} is computed in fp64 and applied by the canonical scale pass
      * ({@code g_t ← g_t · s_t}, not a division per element).
