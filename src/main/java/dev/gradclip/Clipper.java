@@ -40,7 +40,7 @@ public final class Clipper implements AutoCloseable {
     }
 
     /**
-     * {@return a clipper on the best available backend (AUTO)}: CUDA when a GPU and driver are present,
+     * {@return a clipper on the best available backend (AUTO)} That is CUDA when a GPU and driver are present,
      * else the CPU, which is always available. {@link #selectionReason()} says why.
      */
     public static Clipper create() {

@@ -82,7 +82,7 @@ public record NormType(double p) {
     }
 
     /**
-     * {@return p as {@link #parse} reads it back}: "inf" for ∞, an integer without a fraction for an integral
+     * {@return p as {@link #parse} reads it back} It is "inf" for ∞, an integer without a fraction for an integral
      * p below 2^53 ("2"), otherwise {@link Double#toString(double)} ("1.5", "1.0E308").
      */
     @Override

@@ -28,7 +28,7 @@ public enum Operation {
     }
 
     /**
-     * {@return the name the command line uses ({@code --op})}: "value", "norms", "norm", "global-norm",
+     * {@return the name the command line uses ({@code --op})} One of "value", "norms", "norm", "global-norm",
      * "renormalize" or "scale".
      */
     public String cliName() {

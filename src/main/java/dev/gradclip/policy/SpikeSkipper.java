@@ -100,7 +100,7 @@ public record SpikeSkipper(double factor, int window, int minAccepted) {
         }
 
         /**
-         * {@return whether a step with total norm {@code norm} is a spike}: {@code norm > K·median} once at
+         * {@return whether a step with total norm {@code norm} is a spike} It is when {@code norm > K·median} once at
          * least A norms are held; never before. Changes nothing (call {@link #accept} for accepted steps).
          *
          * @param norm the step's total norm, finite
