@@ -60,13 +60,7 @@ public final class Clipper implements AutoCloseable {
         return new Clipper(s.backend(), s.reason());
     }
 
-    /**
-     * Wraps an already opened backend (for tests and for callers configuring one themselves). The
-     * backend SPI ({@code dev.gradclip.backend}) is not API and may change in any release.
-     *
-     * @param backend the backend; closing the clipper closes it
-     * @return a clipper running on {@code backend}
-     */
+    /** Wraps an already opened backend (for tests and for callers configuring one themselves). */
     public static Clipper using(ClipBackend backend) {
         Objects.requireNonNull(backend, "backend is null");
         return new Clipper(backend, "chosen by the caller");
