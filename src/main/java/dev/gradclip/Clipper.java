@@ -24,10 +24,13 @@ import org.bytedeco.javacpp.Pointer;
  *
  * Every operation validates all of its input before touching any tensor: a bad argument, a closed
  * buffer or a tensor the backend cannot reach throws with a message naming it, and nothing is modified.
- * While an operation runs, the {@link NativeBuffer}s and {@link DeviceBuffer}s its tensors belong to are
- * pinned open (a concurrent {@code close()} of one waits). A Clipper is not thread-safe: use it from one
- * thread at a time (several clippers may run in parallel). Close it to release the backend's native
- * resources; buffers it allocated stay valid until they are closed themselves.
+ * A Clipper is safe to use from one thread at a time.
+ *
+ * <p>It is not thread-safe: threads sharing one clipper must not run operations at the same time
+ * (several clippers may run in parallel). While an operation runs, the {@link NativeBuffer}s and
+ * {@link DeviceBuffer}s its tensors belong to are pinned open (a concurrent {@code close()} of one waits).
+ * Close the clipper to release the backend's native resources; buffers it allocated stay valid until
+ * they are closed themselves.
  */
 public final class Clipper implements AutoCloseable {
     private final ClipBackend backend;
@@ -40,8 +43,9 @@ public final class Clipper implements AutoCloseable {
     }
 
     /**
-     * {@return a clipper on the best available backend (AUTO)} That is CUDA when a GPU and driver are present,
-     * else the CPU, which is always available. {@link #selectionReason()} says why.
+     * {@return a clipper on the best available backend, {@code create(Backend.AUTO)}} AUTO is always
+     * available (it falls back to the CPU); {@link #create(Backend)} says what it picks, and
+     * {@link #selectionReason()} why.
      */
     public static Clipper create() {
         return create(Backend.AUTO);
@@ -74,7 +78,7 @@ public final class Clipper implements AutoCloseable {
         return Backends.statuses();
     }
 
-    /** {@return the backend this clipper runs on (never AUTO)} */
+    /** {@return the backend this clipper runs on} */
     public Backend backend() {
         return backend.kind();
     }

@@ -43,8 +43,6 @@ public final class PendingReport {
      * same exception).
      *
      * @return the report of the operation
-     * @throws IllegalStateException if the backend reported a failure of the queued kernels (the message
-     *     names the call and the backend's error)
      * @throws NonFiniteGradientException under {@link NonFinitePolicy#ERROR} when the norm was not finite
      *     (the device wrote nothing)
      */
