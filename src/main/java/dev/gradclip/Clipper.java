@@ -71,8 +71,8 @@ public final class Clipper implements AutoCloseable {
     }
 
     /**
-     * {@return every backend and whether it can run here, with the reason when it cannot} Probes the native
-     * libraries (loading them once); opens nothing.
+     * {@return CPU, CUDA and EMULATED, in that order, each with whether it can run here and what it runs on
+     * or why not} Loads the native libraries where present and counts the CUDA devices; opens no backend.
      */
     public static List<BackendStatus> availableBackends() {
         return Backends.statuses();
