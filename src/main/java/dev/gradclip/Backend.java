@@ -25,8 +25,10 @@ public enum Backend {
      * @param text "auto", "cpu", "cuda" or "emulated"
      * @return the backend of that name
      * @throws IllegalArgumentException if {@code text} names no backend
+     * @throws NullPointerException if {@code text} is null
      */
     public static Backend parse(String text) {
+        java.util.Objects.requireNonNull(text, "text is null");
         for (Backend b : values()) {
             if (b.cliName().equalsIgnoreCase(text.trim())) return b;
         }

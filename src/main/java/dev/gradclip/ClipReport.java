@@ -1,5 +1,8 @@
 package dev.gradclip;
 
+import java.io.InvalidObjectException;
+import java.io.ObjectInputStream;
+import java.io.Serializable;
 import java.util.Arrays;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
@@ -19,8 +22,13 @@ import org.jspecify.annotations.Nullable;
  *   <li>{@link #nonFiniteElements()}: NaN or infinite input elements;
  *   <li>{@link #skipped()}: {@link NonFinitePolicy#SKIP} left every tensor untouched.
  * </ul>
+ *
+ * <p>Serializable (so that a {@link NonFiniteGradientException} keeps its report): the stream holds
+ * every value above, and reading it back runs the same checks as {@link Clipper}'s construction and
+ * copies the arrays, so a deserialized report is as immutable as the original.
  */
-public final class ClipReport {
+public final class ClipReport implements Serializable {
+    private static final long serialVersionUID = 1L;
     private final Operation operation;
     private final String backend;
     private final @Nullable NormType normType;
@@ -136,6 +144,62 @@ public final class ClipReport {
 
     /** {@return the number of tensors of the set} */
     public int tensorCount() { return tensorScales.length; }
+
+    /** Writes {@link SerialForm} instead of this object (the serialization-proxy pattern). */
+    private Object writeReplace() {
+        return new SerialForm(this);
+    }
+
+    /** A stream that holds a ClipReport's own fields was not written by this class: refused. */
+    private void readObject(ObjectInputStream in) throws InvalidObjectException {
+        throw new InvalidObjectException("a ClipReport is read through its serial form");
+    }
+
+    /** The serialized form of a {@link ClipReport}: its values; read back through the constructor. */
+    private static final class SerialForm implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final Operation operation;
+        private final String backend;
+        private final double normP;   // the p of the norm type; NaN for none (NormType is not serializable)
+        private final boolean hasNorms;
+        private final double totalNorm;
+        private final double[] tensorNorms;
+        private final double scale;
+        private final double[] tensorScales;
+        private final long clippedElements;
+        private final long nonFiniteElements;
+        private final long totalElements;
+        private final boolean skipped;
+
+        SerialForm(ClipReport r) {
+            operation = r.operation;
+            backend = r.backend;
+            normP = r.normType == null ? Double.NaN : r.normType.p();
+            hasNorms = r.hasNorms;
+            totalNorm = r.totalNorm;
+            tensorNorms = r.tensorNorms;
+            scale = r.scale;
+            tensorScales = r.tensorScales;
+            clippedElements = r.clippedElements;
+            nonFiniteElements = r.nonFiniteElements;
+            totalElements = r.totalElements;
+            skipped = r.skipped;
+        }
+
+        private Object readResolve() throws InvalidObjectException {
+            if (operation == null || backend == null || tensorNorms == null || tensorScales == null) {
+                throw new InvalidObjectException("ClipReport stream lacks a value");
+            }
+            NormType normType;
+            try {
+                normType = Double.isNaN(normP) ? null : NormType.of(normP);
+            } catch (IllegalArgumentException e) {
+                throw new InvalidObjectException("ClipReport stream has norm type p = " + normP);
+            }
+            return new ClipReport(operation, backend, normType, hasNorms, totalNorm, tensorNorms, scale, tensorScales,
+                    clippedElements, nonFiniteElements, totalElements, skipped);
+        }
+    }
 
     @Override
     public String toString() {

@@ -7,7 +7,7 @@ package dev.gradclip;
  */
 public final class NonFiniteGradientException extends ArithmeticException {
     private static final long serialVersionUID = 1L;
-    private final transient ClipReport report;
+    private final ClipReport report;
 
     NonFiniteGradientException(String message, ClipReport report) {
         super(message);
@@ -17,9 +17,16 @@ public final class NonFiniteGradientException extends ArithmeticException {
     /**
      * {@return what was measured before the operation stopped} Its norms and counts are those of the
      * input; its scale is 1, its clipped count 0 and {@link ClipReport#skipped()} false, since nothing was
-     * applied. The report is not serialized: on a deserialized copy of this exception it is null.
+     * applied. The report is serialized with the exception ({@link ClipReport} is serializable), so a
+     * deserialized copy has it too.
      */
     public ClipReport report() {
         return report;
+    }
+
+    /** Reads the fields, refusing a stream without a report (as one written before the report was serialized). */
+    private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
+        in.defaultReadObject();
+        if (report == null) throw new java.io.InvalidObjectException("NonFiniteGradientException stream without its report");
     }
 }

@@ -1,6 +1,7 @@
 package dev.gradclip;
 
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * The p of a p-norm: {@code ‖x‖_p = (Σ|x_i|^p)^(1/p)}, with {@code ‖x‖_∞ = max|x_i|}.
@@ -48,8 +49,10 @@ public record NormType(double p) {
      * @param text the p to parse, for example "1", "2", "inf" or "3.5"
      * @return the norm type of that p (a shared constant for 1, 2 and ∞)
      * @throws IllegalArgumentException if {@code text} is not a number, or is NaN, zero or negative
+     * @throws NullPointerException if {@code text} is null
      */
     public static NormType parse(String text) {
+        Objects.requireNonNull(text, "text is null");
         String t = text.trim().toLowerCase(Locale.ROOT);
         if (t.equals("inf") || t.equals("infinity") || t.equals("+inf")) {
             return INF;

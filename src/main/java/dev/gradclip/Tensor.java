@@ -261,7 +261,8 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
      * @param count the number of elements, ≥ 0
      * @param dtype the type of the elements
      * @return the view
-     * @throws IllegalArgumentException if {@code count} is negative, or {@code address} is 0 for a non-empty view
+     * @throws IllegalArgumentException if {@code count} is negative or above {@code Long.MAX_VALUE / 8}, or
+     *     {@code address} is 0 for a non-empty view
      */
     public static Tensor onDevice(long address, long count, DType dtype) {
         return new Device(address, count, dtype, null);
@@ -277,7 +278,7 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
      * @param dtype the type of the elements
      * @return the view
      * @throws IllegalStateException if the pointer is null or was freed
-     * @throws IllegalArgumentException if {@code count} is negative
+     * @throws IllegalArgumentException if {@code count} is negative or above {@code Long.MAX_VALUE / 8}
      */
     public static Tensor onDevice(Pointer devicePointer, long count, DType dtype) {
         Objects.requireNonNull(devicePointer, "device pointer is null");
@@ -417,6 +418,7 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
         Device(long address, long count, DType dtype, @Nullable Object owner) {
             super(dtype, count);
             if (address == 0 && count > 0) throw new IllegalArgumentException("null device address for " + count + " elements");
+            if (count > Long.MAX_VALUE / 8) throw new IllegalArgumentException("element count too large: " + count);
             this.address = address;
             this.owner = owner;
         }

@@ -54,9 +54,10 @@ class ApiNullnessAndSurfaceTest {
         Method two = StepObservation.class.getMethod("fromTwoPhase", long.class, NormPartials.class, ClipReport.class, double.class);
         assertTrue(nullable(two.getAnnotatedParameterTypes()[2]), "StepObservation.fromTwoPhase(applied)");
         assertTrue(!nullable(two.getAnnotatedParameterTypes()[1]), "StepObservation.fromTwoPhase(before)");
-        var ctor = StepRecord.class.getDeclaredConstructor(long.class, double.class, double.class, double.class, boolean.class,
-                boolean.class, boolean.class, long.class, double.class, double[].class);
-        assertTrue(nullable(ctor.getAnnotatedParameterTypes()[9]), "StepRecord(..., tensorNorms)");
+        // the record component (javac does not copy type annotations onto a compact constructor's parameters)
+        var tensorNorms = StepRecord.class.getRecordComponents()[9];
+        assertEquals("tensorNorms", tensorNorms.getName());
+        assertTrue(nullable(tensorNorms.getAnnotatedType()), "StepRecord(..., tensorNorms)");
         var report = ParamGroups.Report.class.getDeclaredConstructor(String.class, ParamGroups.Rule.class, ClipReport.class,
                 StepRecord.class);
         assertTrue(nullable(report.getAnnotatedParameterTypes()[2]) && nullable(report.getAnnotatedParameterTypes()[3]),

@@ -2,6 +2,7 @@ package dev.gradclip.distributed;
 
 import java.time.Duration;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link GradientExchange} for ranks that are threads of one JVM (for example one thread per GPU of a
@@ -13,11 +14,11 @@ import java.util.Objects;
 public final class LocalGroup {
     private final int worldSize;
     private final long timeoutNanos;
-    private final long[][] slots;
+    private final long[] @Nullable [] slots;
     private int arrived;
     private long generation;
-    private long[][] lastResult;
-    private String broken;
+    private long @Nullable [][] lastResult;
+    private @Nullable String broken;
 
     private LocalGroup(int worldSize, Duration timeout) {
         this.worldSize = worldSize;

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A JSON-lines log read back: what {@link JsonLinesWriter} writes and what {@code bin/gradclip
@@ -219,7 +220,7 @@ public final class MonitorLog {
         return out;
     }
 
-    private static String string(Map<String, Object> m, String key, String where) throws LogFormatException {
+    private static @Nullable String string(Map<String, Object> m, String key, String where) throws LogFormatException {
         Object v = m.get(key);
         if (v == null || v == JsonText.NULL) return null;
         if (v instanceof String s) return s;
@@ -233,7 +234,7 @@ public final class MonitorLog {
         throw new LogFormatException(where + ": " + key + " must be true or false, got " + v);
     }
 
-    private static long integer(Map<String, Object> m, String key, String where, Long absent) throws LogFormatException {
+    private static long integer(Map<String, Object> m, String key, String where, @Nullable Long absent) throws LogFormatException {
         Object v = m.get(key);
         if (v == null || v == JsonText.NULL) {
             if (absent == null) throw new LogFormatException(where + ": missing required field '" + key + "'");
@@ -244,7 +245,7 @@ public final class MonitorLog {
     }
 
     /** A number, or "NaN"/"Infinity"/"-Infinity"; absent or null gives {@code absent} (null: required). */
-    private static double number(Map<String, Object> m, String key, String where, Double absent) throws LogFormatException {
+    private static double number(Map<String, Object> m, String key, String where, @Nullable Double absent) throws LogFormatException {
         Object v = m.get(key);
         if (v == null || v == JsonText.NULL) {
             if (absent == null) throw new LogFormatException(where + ": missing required field '" + key + "'");

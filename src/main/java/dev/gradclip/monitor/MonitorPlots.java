@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import javax.imageio.ImageIO;
+import org.jspecify.annotations.Nullable;
 
 /**
  * PNG plots of a monitored run, drawn with {@code java.awt} (works headless:
@@ -205,7 +206,7 @@ public final class MonitorPlots {
         return c.render();
     }
 
-    private static Chart.Series points(String name, List<double[]> pts, Color colour, Chart.Marker marker) {
+    private static Chart.Series points(@Nullable String name, List<double[]> pts, Color colour, Chart.Marker marker) {
         double[] x = new double[pts.size()], y = new double[pts.size()];
         for (int i = 0; i < x.length; i++) {
             x[i] = pts.get(i)[0];

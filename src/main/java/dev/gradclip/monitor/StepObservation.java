@@ -6,6 +6,7 @@ import dev.gradclip.NormType;
 import dev.gradclip.Operation;
 import java.util.Arrays;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What one training step's clipping measured and did: the plain per-step observation the
@@ -39,7 +40,7 @@ public final class StepObservation {
     private static final double[] NONE = new double[0];
 
     private final long step;
-    private final String file;
+    private final @Nullable String file;
     private final double totalNorm;
     private final double totalNormAfter;
     private final double[] tensorNorms;
@@ -147,7 +148,7 @@ public final class StepObservation {
      * @throws IllegalArgumentException if {@code applied} is of another operation or for another number of
      *     tensors, or {@code threshold} is negative
      */
-    public static StepObservation fromTwoPhase(long step, NormPartials before, ClipReport applied, double threshold) {
+    public static StepObservation fromTwoPhase(long step, NormPartials before, @Nullable ClipReport applied, double threshold) {
         Objects.requireNonNull(before, "before");
         double[] norms = before.tensorNorms();
         double[] after = norms.clone();
@@ -176,7 +177,7 @@ public final class StepObservation {
     }
 
     /** (Σ a_t^p)^(1/p) in fp64 (sum for p = 1, the square root of the sum of squares for 2, max for ∞). */
-    static double combine(double[] norms, NormType p) {
+    static double combine(double[] norms, @Nullable NormType p) {
         if (p == null || norms.length == 0) return norms.length == 0 ? 0.0 : Double.NaN;
         if (p.isInfinity()) {
             double m = 0;
@@ -193,7 +194,7 @@ public final class StepObservation {
     public long step() { return step; }
 
     /** {@return the step's source file, or null} */
-    public String file() { return file; }
+    public @Nullable String file() { return file; }
 
     /** {@return the norm of all gradients together before clipping (NaN or +∞ for non-finite gradients)} */
     public double totalNorm() { return totalNorm; }
@@ -257,7 +258,7 @@ public final class StepObservation {
     public boolean foundInf() { return foundInf; }
 
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         if (this == o) return true;
         if (!(o instanceof StepObservation s)) return false;
         return step == s.step && Objects.equals(file, s.file) && same(totalNorm, s.totalNorm)
@@ -294,7 +295,7 @@ public final class StepObservation {
     public static final class Builder {
         private final long step;
         private final double totalNorm;
-        private String file;
+        private @Nullable String file;
         private double totalNormAfter = Double.NaN;
         private double[] tensorNorms = NONE;
         private double[] tensorNormsAfter = NONE;
@@ -318,7 +319,7 @@ public final class StepObservation {
          * @param file the file's name, or null for none
          * @return this builder
          */
-        public Builder file(String file) {
+        public Builder file(@Nullable String file) {
             this.file = file;
             return this;
         }

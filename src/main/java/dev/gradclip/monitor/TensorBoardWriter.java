@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.zip.CRC32C;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Writes scalars as a TensorBoard event file, so gradient norms appear where people already look
@@ -196,7 +197,7 @@ public final class TensorBoardWriter implements StepSink {
     // ------------------------------------------------------------------ encoding
 
     /** One serialized Event: wall_time, step, then file_version or summary (whichever is not null). */
-    static byte[] event(double wallTime, long step, String fileVersion, byte[] summary) {
+    static byte[] event(double wallTime, long step, @Nullable String fileVersion, byte @Nullable [] summary) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         key(b, 1, 1);
         fixed64(b, Double.doubleToRawLongBits(wallTime));

@@ -69,7 +69,7 @@ public record AdaptiveGradClip(double lambda, double eps, UnitLayout layout) imp
 
     @Override
     public String spec() {
-        return "agc:" + ClipPolicy.fmt(lambda) + ":" + ClipPolicy.fmt(eps);
+        return "agc:" + PolicyArgs.fmt(lambda) + ":" + PolicyArgs.fmt(eps);
     }
 
     /**

@@ -44,7 +44,7 @@ public record AutoClip(double percentile, int window) implements ThresholdPolicy
 
     @Override
     public String spec() {
-        return "autoclip:" + ClipPolicy.fmt(percentile) + (window > 0 ? ":" + window : "");
+        return "autoclip:" + PolicyArgs.fmt(percentile) + (window > 0 ? ":" + window : "");
     }
 
     @Override

@@ -99,32 +99,4 @@ public sealed interface ClipPolicy permits ThresholdPolicy, AdaptiveGradClip {
         }
         return Long.parseLong(t);
     }
-
-    /**
-     * Formats a number for {@link #spec()}. (Public only because interface methods cannot be
-     * package-private; an implementation helper, not API.)
-     *
-     * @param d the number
-     * @return an integer below 10^15 in magnitude without a fraction ("2"), others as {@link Double#toString(double)}
-     */
-    static String fmt(double d) {
-        if (d == Math.rint(d) && Math.abs(d) < 1e15) return Long.toString((long) d);
-        return Double.toString(d);
-    }
-
-    /**
-     * Checks a threshold for the policies' constructors. (Public only because interface methods cannot be
-     * package-private; an implementation helper, not API.)
-     *
-     * @param what the threshold's name in the message
-     * @param v the threshold
-     * @return {@code v}
-     * @throws IllegalArgumentException if {@code v} is NaN, negative or infinite
-     */
-    static double requireThreshold(String what, double v) {
-        if (!(v >= 0) || Double.isInfinite(v)) {
-            throw new IllegalArgumentException(what + " must be finite and >= 0, got " + v);
-        }
-        return v;
-    }
 }

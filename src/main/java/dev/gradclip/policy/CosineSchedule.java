@@ -21,14 +21,14 @@ public record CosineSchedule(double start, double end, long steps) implements Th
      * @throws IllegalArgumentException if M0 or M1 is NaN, negative or infinite, or N &lt; 1
      */
     public CosineSchedule {
-        ClipPolicy.requireThreshold("cosine schedule M0", start);
-        ClipPolicy.requireThreshold("cosine schedule M1", end);
+        PolicyArgs.requireThreshold("cosine schedule M0", start);
+        PolicyArgs.requireThreshold("cosine schedule M1", end);
         if (steps < 1) throw new IllegalArgumentException("cosine schedule N must be >= 1, got " + steps);
     }
 
     @Override
     public String spec() {
-        return "cosine:" + ClipPolicy.fmt(start) + ":" + ClipPolicy.fmt(end) + ":" + steps;
+        return "cosine:" + PolicyArgs.fmt(start) + ":" + PolicyArgs.fmt(end) + ":" + steps;
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.gradclip.policy;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A dynamic loss scale with {@code torch.cuda.amp.GradScaler}'s update rule ({@code _amp_update_scale_}):
@@ -132,18 +133,18 @@ public record DynamicLossScaler(double initialScale, double growthFactor, double
          * @param json the checkpoint text
          * @return a new state with that configuration, scale and count
          * @throws IllegalArgumentException if the text is not a version-1 loss-scale state, or a value is out
-         *     of range (naming the problem)
-         * @throws ArithmeticException if {@code growth_interval} or {@code growth_tracker} does not fit an {@code int}
+         *     of range, such as a {@code growth_interval} or {@code growth_tracker} that does not fit an
+         *     {@code int} (naming the field and the value)
          */
         public static State fromJson(String json) {
-            Map<String, Object> m = StateJson.parseObject(json);
+            Map<String, @Nullable Object> m = StateJson.parseObject(json);
             if (!FORMAT.equals(StateJson.getString(m, "format"))) throw new IllegalArgumentException("not a loss-scale state");
             long v = StateJson.getLong(m, "version");
             if (v != 1) throw new IllegalArgumentException("loss-scale state version " + v + " is not supported");
             DynamicLossScaler c = new DynamicLossScaler(StateJson.getDouble(m, "initial_scale"),
                     StateJson.getDouble(m, "growth_factor"), StateJson.getDouble(m, "backoff_factor"),
-                    Math.toIntExact(StateJson.getLong(m, "growth_interval")));
-            return new State(c, StateJson.getDouble(m, "scale"), Math.toIntExact(StateJson.getLong(m, "growth_tracker")));
+                    StateJson.getInt(m, "growth_interval"));
+            return new State(c, StateJson.getDouble(m, "scale"), StateJson.getInt(m, "growth_tracker"));
         }
     }
 }

@@ -13,12 +13,12 @@ public record FixedThreshold(double maxNorm) implements ThresholdPolicy {
      * @throws IllegalArgumentException if {@code maxNorm} is NaN, negative or infinite
      */
     public FixedThreshold {
-        ClipPolicy.requireThreshold("fixed threshold M", maxNorm);
+        PolicyArgs.requireThreshold("fixed threshold M", maxNorm);
     }
 
     @Override
     public String spec() {
-        return "fixed:" + ClipPolicy.fmt(maxNorm);
+        return "fixed:" + PolicyArgs.fmt(maxNorm);
     }
 
     @Override

@@ -20,14 +20,14 @@ public record LinearSchedule(double start, double end, long steps) implements Th
      * @throws IllegalArgumentException if M0 or M1 is NaN, negative or infinite, or N &lt; 1
      */
     public LinearSchedule {
-        ClipPolicy.requireThreshold("linear schedule M0", start);
-        ClipPolicy.requireThreshold("linear schedule M1", end);
+        PolicyArgs.requireThreshold("linear schedule M0", start);
+        PolicyArgs.requireThreshold("linear schedule M1", end);
         if (steps < 1) throw new IllegalArgumentException("linear schedule N must be >= 1, got " + steps);
     }
 
     @Override
     public String spec() {
-        return "linear:" + ClipPolicy.fmt(start) + ":" + ClipPolicy.fmt(end) + ":" + steps;
+        return "linear:" + PolicyArgs.fmt(start) + ":" + PolicyArgs.fmt(end) + ":" + steps;
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Parameter groups: one call clips several disjoint groups of tensors, each by its own rule (for
@@ -138,7 +139,7 @@ public final class ParamGroups {
      * @param report the operation's report for an {@link Operation} rule, else null
      * @param record the step's record for a {@link Policy} rule, else null
      */
-    public record Report(String name, Rule rule, ClipReport report, StepRecord record) {
+    public record Report(String name, Rule rule, @Nullable ClipReport report, @Nullable StepRecord record) {
         /** {@return whether the group was excluded (its rule is {@link Excluded}): neither report nor record} */
         public boolean excluded() {
             return rule instanceof Excluded;

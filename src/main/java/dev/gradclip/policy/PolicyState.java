@@ -3,6 +3,7 @@ package dev.gradclip.policy;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The evolving part of a {@link ThresholdPolicy}: the step counter and, for the adaptive policies, what
@@ -109,7 +110,7 @@ public abstract sealed class PolicyState permits PolicyState.Scheduled, PolicySt
      * @throws IllegalArgumentException if the text is not a version-1 (or older) policy state, naming the problem
      */
     public static PolicyState fromJson(String json) {
-        Map<String, Object> m = StateJson.parseObject(json);
+        Map<String, @Nullable Object> m = StateJson.parseObject(json);
         String format = StateJson.getString(m, "format");
         if (!FORMAT.equals(format)) throw new IllegalArgumentException("not a policy state: format '" + format + "'");
         long version = StateJson.getLong(m, "version");

@@ -3,6 +3,7 @@ package dev.gradclip.policy;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Spike skipping (as Megatron-LM, torchtitan and OLMo skip steps on loss or gradient spikes): a step
@@ -155,16 +156,16 @@ public record SpikeSkipper(double factor, int window, int minAccepted) {
          * @param json the checkpoint text
          * @return a new state with that configuration and those accepted norms
          * @throws IllegalArgumentException if the text is not a version-1 spike-skipper state, or a value is
-         *     out of range (naming the problem)
-         * @throws ArithmeticException if {@code window} or {@code min_accepted} does not fit an {@code int}
+         *     out of range, such as a {@code window} or {@code min_accepted} that does not fit an {@code int}
+         *     (naming the field and the value)
          */
         public static State fromJson(String json) {
-            Map<String, Object> m = StateJson.parseObject(json);
+            Map<String, @Nullable Object> m = StateJson.parseObject(json);
             if (!FORMAT.equals(StateJson.getString(m, "format"))) throw new IllegalArgumentException("not a spike-skipper state");
             long v = StateJson.getLong(m, "version");
             if (v != 1) throw new IllegalArgumentException("spike-skipper state version " + v + " is not supported");
-            SpikeSkipper c = new SpikeSkipper(StateJson.getDouble(m, "factor"), Math.toIntExact(StateJson.getLong(m, "window")),
-                    Math.toIntExact(StateJson.getLong(m, "min_accepted")));
+            SpikeSkipper c = new SpikeSkipper(StateJson.getDouble(m, "factor"), StateJson.getInt(m, "window"),
+                    StateJson.getInt(m, "min_accepted"));
             return new State(c, StateJson.getDoubles(m, "accepted"));
         }
     }

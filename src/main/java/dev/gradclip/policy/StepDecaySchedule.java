@@ -21,15 +21,15 @@ public record StepDecaySchedule(double start, double gamma, long every, double f
      * @throws IllegalArgumentException if a value is outside its range (NaN included)
      */
     public StepDecaySchedule {
-        ClipPolicy.requireThreshold("step decay M0", start);
-        ClipPolicy.requireThreshold("step decay floor", floor);
+        PolicyArgs.requireThreshold("step decay M0", start);
+        PolicyArgs.requireThreshold("step decay floor", floor);
         if (!(gamma > 0 && gamma <= 1)) throw new IllegalArgumentException("step decay gamma must be in (0, 1], got " + gamma);
         if (every < 1) throw new IllegalArgumentException("step decay N must be >= 1, got " + every);
     }
 
     @Override
     public String spec() {
-        return "stepdecay:" + ClipPolicy.fmt(start) + ":" + ClipPolicy.fmt(gamma) + ":" + every + ":" + ClipPolicy.fmt(floor);
+        return "stepdecay:" + PolicyArgs.fmt(start) + ":" + PolicyArgs.fmt(gamma) + ":" + every + ":" + PolicyArgs.fmt(floor);
     }
 
     @Override

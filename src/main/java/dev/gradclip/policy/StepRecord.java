@@ -1,5 +1,7 @@
 package dev.gradclip.policy;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * What one training step's clipping did: the per-step record the monitor, the DL4J listener and
  * {@code gradclip replay}'s {@code log.jsonl} read. Immutable.
@@ -24,7 +26,7 @@ package dev.gradclip.policy;
  * @param tensorNorms each tensor's norm before clipping, of g/S
  */
 public record StepRecord(long step, double totalNorm, double threshold, double scale, boolean clipped, boolean skipped,
-                         boolean foundInf, long nonFiniteElements, double lossScale, double[] tensorNorms) {
+                         boolean foundInf, long nonFiniteElements, double lossScale, double @Nullable [] tensorNorms) {
     /**
      * Checks the step and copies the norms.
      *
@@ -64,7 +66,7 @@ public record StepRecord(long step, double totalNorm, double threshold, double s
      * @param file the step's source file, written as a JSON string; null to leave the field out
      * @return one line of JSON, without a line break
      */
-    public String toJsonLine(String file) {
+    public String toJsonLine(@Nullable String file) {
         StringBuilder sb = new StringBuilder(160);
         sb.append("{\"step\":").append(step);
         if (file != null) {

@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One training loop's clipping: a {@link ClipPolicy} composed with optional loss-scale unscaling and
@@ -57,9 +58,9 @@ public final class TrainingClipper {
     private final Semantics semantics;
     private final NonFinitePolicy nonFinite;
     private final double staticLossScale;
-    private PolicyState policyState;
-    private SpikeSkipper.State spike;
-    private DynamicLossScaler.State scaler;
+    private @Nullable PolicyState policyState;
+    private SpikeSkipper.@Nullable State spike;
+    private DynamicLossScaler.@Nullable State scaler;
     private long step;
 
     private TrainingClipper(Builder b) {
@@ -94,8 +95,8 @@ public final class TrainingClipper {
         private Semantics semantics = Semantics.TORCH;
         private NonFinitePolicy nonFinite = NonFinitePolicy.PROPAGATE;
         private double lossScale = 1.0;
-        private SpikeSkipper spike;
-        private DynamicLossScaler scaler;
+        private @Nullable SpikeSkipper spike;
+        private @Nullable DynamicLossScaler scaler;
 
         private Builder(ClipPolicy policy) {
             this.policy = Objects.requireNonNull(policy, "policy is null");
@@ -202,7 +203,7 @@ public final class TrainingClipper {
      * {@link PolicyState#observe} or {@link PolicyState#pass} on it advances this clipper's policy; use
      * {@link PolicyState#copy()} for a snapshot.
      */
-    public PolicyState policyState() {
+    public @Nullable PolicyState policyState() {
         return policyState;
     }
 
@@ -422,7 +423,7 @@ public final class TrainingClipper {
      * @return the checkpoint text
      */
     public String stateJson() {
-        Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, @Nullable Object> m = new LinkedHashMap<>();
         m.put("format", "gradclip-training-clipper");
         m.put("version", 1L);
         m.put("policy_spec", policy.spec());
@@ -437,10 +438,12 @@ public final class TrainingClipper {
      * Restores a state written by {@link #stateJson()} of a clipper built with the same policy and options.
      *
      * @param json text written by {@link #stateJson()}
-     * @throws IllegalArgumentException if the text does not fit this clipper (nothing restored then)
+     * @throws IllegalArgumentException if the text does not fit this clipper: another format, version,
+     *     policy or option, a negative step, a part that does not read (nothing restored then: every part is
+     *     read and checked before any is copied in)
      */
     public void restoreState(String json) {
-        Map<String, Object> m = StateJson.parseObject(json);
+        Map<String, @Nullable Object> m = StateJson.parseObject(json);
         if (!"gradclip-training-clipper".equals(StateJson.getString(m, "format"))) {
             throw new IllegalArgumentException("not a training-clipper state");
         }
@@ -451,8 +454,14 @@ public final class TrainingClipper {
                     + policy.spec());
         }
         long t = StateJson.getLong(m, "step");
+        if (t < 0) throw new IllegalArgumentException("training-clipper state has step " + t + ", not >= 0");
         PolicyState ps = null;
-        if (policyState != null) ps = PolicyState.fromJson(StateJson.getString(m, "policy"));
+        if (policyState != null) {
+            ps = PolicyState.fromJson(StateJson.getString(m, "policy"));
+            if (!ps.policy().equals(policyState.policy())) throw new IllegalArgumentException("policy state is for " + ps.policy());
+        } else if (StateJson.field(m, "policy") != null) {
+            throw new IllegalArgumentException("state has a policy state, this clipper (AGC) keeps none");
+        }
         SpikeSkipper.State sp = null;
         if (spike != null) {
             sp = SpikeSkipper.State.fromJson(StateJson.getString(m, "spike"));
@@ -469,10 +478,7 @@ public final class TrainingClipper {
         }
         // everything read and checked: now copy in
         step = t;
-        if (ps != null) {
-            if (!ps.policy().equals(policyState.policy())) throw new IllegalArgumentException("policy state is for " + ps.policy());
-            policyState = ps;
-        }
+        if (ps != null) policyState = ps;
         if (sp != null) spike = sp;
         if (sc != null) scaler = sc;
     }

@@ -56,7 +56,7 @@ public record ZClip(double zThreshold, double alpha, int warmup) implements Thre
 
     @Override
     public String spec() {
-        return "zclip:" + ClipPolicy.fmt(zThreshold) + ":" + ClipPolicy.fmt(alpha) + ":" + warmup;
+        return "zclip:" + PolicyArgs.fmt(zThreshold) + ":" + PolicyArgs.fmt(alpha) + ":" + warmup;
     }
 
     @Override

@@ -37,10 +37,13 @@
  *       {@link java.lang.NullPointerException}) before any gradient or state is modified; a non-finite
  *       norm under {@link dev.gradclip.NonFinitePolicy#ERROR} throws
  *       {@link dev.gradclip.NonFiniteGradientException} having modified nothing.</li>
- *   <li>Nullness: this package is not yet annotated with JSpecify. No argument may be null and nothing
- *       returned is null unless its documentation says so (such as
- *       {@link dev.gradclip.policy.TrainingClipper#policyState()} for AGC and the report or record of a
- *       {@link dev.gradclip.policy.ParamGroups.Report}).</li>
+ *   <li>Nullness: nothing is null unless annotated {@code @Nullable} (JSpecify {@code @NullMarked}), such
+ *       as {@link dev.gradclip.policy.TrainingClipper#policyState()} for AGC, the report or record of a
+ *       {@link dev.gradclip.policy.ParamGroups.Report} and the {@code file} of
+ *       {@link dev.gradclip.policy.StepRecord#toJsonLine(String)}.</li>
  * </ul>
  */
+@NullMarked
 package dev.gradclip.policy;
+
+import org.jspecify.annotations.NullMarked;
