@@ -1,6 +1,7 @@
 // reference.h - a plain C++ reference implementation of docs/canonical-reduction.md (terms, the
 // 1,024-lane fold at three levels, norms incl. general p, scales, the NaN rule, clip by value), used by
-// the emulated-kernel harness (harness.cpp) and the GPU check driver (scripts/gpu/gc_check.cpp).
+// the emulated-kernel harness (harness.cpp), the launch-plan test (kernel_test.cpp) and the GPU check
+// driver (scripts/gpu/gc_check.cpp). The library side they compare it with is composed_ops.h.
 // Header-only; everything is in namespace gcref.
 #pragma once
 #include <algorithm>
@@ -15,7 +16,7 @@
 
 namespace gcref {
 
-// The operations of the reference (the former gc_run op codes; composed from the passes by the callers).
+// The operations of the reference (the former gc_run op codes; composed from the passes in composed_ops.h).
 enum { GC_OP_CLIP_VALUE = 0, GC_OP_NORMS = 1, GC_OP_CLIP_NORM = 2, GC_OP_CLIP_GLOBAL_NORM = 3, GC_OP_RENORMALIZE = 4 };
 // ====================================================================================================
 // Reference implementation

@@ -1,41 +1,14 @@
 package dev.gradclip.demo;
 
+import dev.gradclip.integration.demo.RegressionData;
 import java.util.Random;
 
-/** Synthetic data for the seed experiments, generated in Java from a fixed seed. */
+/**
+ * Synthetic data for the seed experiments, generated in Java from a fixed seed. The exploding regression's data
+ * is {@link RegressionData} (integrations/common), the same generator as the DJL and libtorch demos'.
+ */
 public final class Datasets {
     private Datasets() { }
-
-    /** Features row-major {@code [n][d]} and targets {@code [n]}. */
-    public record Regression(float[] x, float[] y, int n, int d) { }
-
-    /**
-     * Like scikit-learn's {@code make_regression(n_samples, n_features, n_informative, noise, random_state)}:
-     * standard normal features, a linear target over {@code informative} features whose coefficients are
-     * {@code 100 · U(0, 1)} (in shuffled feature positions), plus {@code noise · N(0, 1)}; then every target is
-     * multiplied by {@code targetScale} (the seed makes the targets very large so that the unclipped run explodes).
-     */
-    public static Regression makeRegression(int n, int d, int informative, double noise, double targetScale, long seed) {
-        Random rnd = new Random(seed);
-        float[] x = new float[n * d];
-        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
-        double[] coef = new double[d];
-        int[] perm = new int[d];
-        for (int i = 0; i < d; i++) perm[i] = i;
-        for (int i = d - 1; i > 0; i--) {
-            int j = rnd.nextInt(i + 1);
-            int t = perm[i]; perm[i] = perm[j]; perm[j] = t;
-        }
-        for (int k = 0; k < informative; k++) coef[perm[k]] = 100.0 * rnd.nextDouble();
-        float[] y = new float[n];
-        for (int i = 0; i < n; i++) {
-            double s = 0;
-            for (int j = 0; j < d; j++) s += x[i * d + j] * coef[j];
-            s += noise * rnd.nextGaussian();
-            y[i] = (float) (s * targetScale);
-        }
-        return new Regression(x, y, n, d);
-    }
 
     /** Token ids row-major {@code [n][length]} (as floats, DL4J's embedding input) and 0/1 labels. */
     public record Sequences(float[] tokens, float[] labels, int n, int length, int vocab) { }
@@ -48,7 +21,7 @@ public final class Datasets {
      *
      * @return the new data and, in {@code corrupted}, how many targets were changed
      */
-    public static Outliers withOutliers(Regression r, double fraction, double magnitude, int corruptible, long seed) {
+    public static Outliers withOutliers(RegressionData r, double fraction, double magnitude, int corruptible, long seed) {
         float[] y = r.y().clone();
         double mean = 0;
         for (float v : y) mean += v;
@@ -65,11 +38,11 @@ public final class Datasets {
                 corrupted++;
             }
         }
-        return new Outliers(new Regression(r.x(), y, r.n(), r.d()), corrupted);
+        return new Outliers(new RegressionData(r.x(), y, r.n(), r.d()), corrupted);
     }
 
     /** A regression with corrupted labels, and how many. */
-    public record Outliers(Regression data, int corrupted) { }
+    public record Outliers(RegressionData data, int corrupted) { }
 
     /**
      * A synthetic stand-in for Keras' IMDB sentiment set, with its shape: a {@code vocab}-token vocabulary

@@ -2,6 +2,7 @@ package dev.gradclip.demo;
 
 import dev.gradclip.Backend;
 import dev.gradclip.Clipper;
+import dev.gradclip.integration.demo.RegressionData;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -148,7 +149,7 @@ public final class DemoMain {
      * {@code --regression-optimizer adam}).
      */
     static Experiment regression(Plan plan, Clipper clipper, boolean adam, PrintStream log, Path out) {
-        Datasets.Regression r = Datasets.makeRegression(plan.regSamples(), 30, 10, 0.1, 1.0, 1);
+        RegressionData r = RegressionData.make(plan.regSamples(), 30, 10, 0.1, 1);
         Trainer.Data data = new Trainer.Data(r.x(), new long[]{30}, r.y(), r.n());
         List<Trainer.Run> runs = new ArrayList<>();
         for (ClipSpec clip : REGRESSION_RUNS) {
@@ -173,7 +174,7 @@ public final class DemoMain {
      * spikes relative to the norms they have seen, with no threshold to guess.
      */
     static Experiment outliers(Plan plan, Clipper clipper, PrintStream log, Path out) {
-        Datasets.Regression r = Datasets.makeRegression(plan.regSamples(), 30, 10, 0.1, 1.0, 1);
+        RegressionData r = RegressionData.make(plan.regSamples(), 30, 10, 0.1, 1);
         int nTrain = r.n() - (int) Math.round(r.n() * 0.2);
         Datasets.Outliers o = Datasets.withOutliers(r, 0.01, 100, nTrain, 3);
         Trainer.Data data = new Trainer.Data(o.data().x(), new long[]{30}, o.data().y(), o.data().n());

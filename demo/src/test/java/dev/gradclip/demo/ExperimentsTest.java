@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gradclip.Backend;
 import dev.gradclip.Clipper;
+import dev.gradclip.integration.demo.RegressionData;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +27,7 @@ class ExperimentsTest {
     @Test
     void regressionUnclippedDivergesClippedConverges() {
         Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
-        Datasets.Regression r = Datasets.makeRegression(1200, 30, 10, 0.1, 1.0, 1);
+        RegressionData r = RegressionData.make(1200, 30, 10, 0.1, 1);
         Trainer.Data data = new Trainer.Data(r.x(), new long[]{30}, r.y(), r.n());
         double variance = 0;
         double mean = 0;
@@ -61,7 +62,7 @@ class ExperimentsTest {
     @Test
     void outlierRegressionUnclippedDivergesAutoClipTrains() {
         Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
-        Datasets.Regression r = Datasets.makeRegression(3000, 30, 10, 0.1, 1.0, 1);
+        RegressionData r = RegressionData.make(3000, 30, 10, 0.1, 1);
         Datasets.Outliers o = Datasets.withOutliers(r, 0.01, 100, 2400, 3);
         assertTrue(o.corrupted() > 10 && o.corrupted() < 50, "about 1% of 2400: " + o.corrupted());
         Trainer.Data data = new Trainer.Data(o.data().x(), new long[]{30}, o.data().y(), o.data().n());
@@ -120,8 +121,8 @@ class ExperimentsTest {
         assertTrue(positive / a.n() > 0.4 && positive / a.n() < 0.6, "labels roughly balanced: " + positive / a.n());
         assertTrue(padded > 0 && padded < a.n(), "some reviews are shorter than 100 (pre-padded), most longer");
 
-        Datasets.Regression r1 = Datasets.makeRegression(50, 30, 10, 0.1, 1.0, 1);
-        Datasets.Regression r2 = Datasets.makeRegression(50, 30, 10, 0.1, 1.0, 1);
+        RegressionData r1 = RegressionData.make(50, 30, 10, 0.1, 1);
+        RegressionData r2 = RegressionData.make(50, 30, 10, 0.1, 1);
         assertArrayEquals(r1.y(), r2.y());
     }
 }

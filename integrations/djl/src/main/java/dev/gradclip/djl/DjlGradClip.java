@@ -3,6 +3,7 @@ package dev.gradclip.djl;
 import ai.djl.training.Trainer;
 import dev.gradclip.ClipReport;
 import dev.gradclip.Clipper;
+import dev.gradclip.integration.ClipStep;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;

@@ -10,6 +10,7 @@ import ai.djl.util.Pair;
 import dev.gradclip.DType;
 import dev.gradclip.GradientSet;
 import dev.gradclip.Tensor;
+import dev.gradclip.integration.ParameterGradients;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;

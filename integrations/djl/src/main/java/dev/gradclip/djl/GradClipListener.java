@@ -4,6 +4,7 @@ import ai.djl.training.Trainer;
 import ai.djl.training.listener.TrainingListenerAdapter;
 import dev.gradclip.ClipReport;
 import dev.gradclip.Clipper;
+import dev.gradclip.integration.ClipStep;
 import java.util.List;
 import java.util.Objects;
 

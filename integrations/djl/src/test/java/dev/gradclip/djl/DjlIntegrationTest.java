@@ -39,6 +39,7 @@ import dev.gradclip.NormClip;
 import dev.gradclip.NormType;
 import dev.gradclip.Tensor;
 import dev.gradclip.ValueClip;
+import dev.gradclip.integration.ClipStep;
 import java.lang.reflect.Proxy;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gradclip.Backend;
 import dev.gradclip.Clipper;
 import dev.gradclip.NormClip;
-import dev.gradclip.djl.demo.RegressionData;
 import dev.gradclip.djl.demo.RegressionExperiment;
+import dev.gradclip.integration.ClipStep;
+import dev.gradclip.integration.demo.RegressionData;
+import dev.gradclip.integration.demo.RegressionLoop;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import org.junit.jupiter.api.Test;
@@ -21,11 +23,11 @@ class DjlRegressionTest {
         RegressionData data = RegressionData.make(1200, 30, 10, 0.1, 1);
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
         try (Clipper clipper = Clipper.create(Backend.CPU)) {
-            RegressionExperiment.Run none = RegressionExperiment.run(data, null, clipper, "none", 4, 7, quiet);
+            RegressionLoop.Run none = RegressionExperiment.run(data, null, clipper, "none", 4, 7, quiet);
             assertTrue(none.diverged(), "the unclipped run should diverge: " + none);
             assertEquals(1, none.divergedEpoch());
 
-            RegressionExperiment.Run clipped = RegressionExperiment.run(data, ClipStep.globalNorm(NormClip.of(1.0)),
+            RegressionLoop.Run clipped = RegressionExperiment.run(data, ClipStep.globalNorm(NormClip.of(1.0)),
                     clipper, "global-norm:1", 4, 7, quiet);
             assertFalse(clipped.diverged(), clipped.toString());
             assertEquals(4, clipped.epochs().size());

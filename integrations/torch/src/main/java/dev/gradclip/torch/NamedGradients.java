@@ -1,6 +1,7 @@
 package dev.gradclip.torch;
 
 import dev.gradclip.GradientSet;
+import dev.gradclip.integration.ParameterGradients;
 import java.util.List;
 import java.util.Objects;
 import org.bytedeco.pytorch.Tensor;
@@ -17,6 +18,14 @@ public record NamedGradients(List<String> names, GradientSet gradients, List<Ten
         if (names.size() != gradients.size() || tensors.size() != gradients.size()) {
             throw new IllegalArgumentException("names, views and tensors differ in length");
         }
+    }
+
+    /**
+     * The names and views alone, as a {@link dev.gradclip.integration.ClipStep} takes them. The views stay valid
+     * only while this object (which holds the tensors) is reachable: keep it reachable until the step returns.
+     */
+    public ParameterGradients parameters() {
+        return new ParameterGradients(names, gradients);
     }
 
     /** Whether any gradient lives in CUDA memory. */

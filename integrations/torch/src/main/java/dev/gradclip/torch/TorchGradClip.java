@@ -3,6 +3,8 @@ package dev.gradclip.torch;
 import dev.gradclip.Backend;
 import dev.gradclip.ClipReport;
 import dev.gradclip.Clipper;
+import dev.gradclip.integration.ClipStep;
+import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -66,7 +68,12 @@ public final class TorchGradClip {
             }
             clipper.onStream(TorchGradients.currentCudaStream(first));
         }
-        ClipReport r = step.clip(clipper, grads);
+        ClipReport r;
+        try {
+            r = step.clip(clipper, grads.parameters());
+        } finally {
+            Reference.reachabilityFence(grads); // the tensors the views point into stay alive during the step
+        }
         Objects.requireNonNull(r, "the clip step returned no report");
         reports.add(r);
         return r;

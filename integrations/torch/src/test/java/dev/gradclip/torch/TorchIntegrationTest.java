@@ -14,7 +14,9 @@ import dev.gradclip.GradientSet;
 import dev.gradclip.NormClip;
 import dev.gradclip.NormType;
 import dev.gradclip.ValueClip;
-import dev.gradclip.torch.demo.RegressionData;
+import dev.gradclip.integration.ClipStep;
+import dev.gradclip.integration.demo.RegressionData;
+import dev.gradclip.integration.demo.RegressionLoop;
 import dev.gradclip.torch.demo.TorchRegression;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -174,10 +176,10 @@ class TorchIntegrationTest {
     void explodingRegressionDivergesUnclippedAndTrainsWithGlobalNormClipping() {
         RegressionData data = RegressionData.make(1200, 30, 10, 0.1, 1);
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
-        TorchRegression.Run none = TorchRegression.run(data, null, clipper, "none", 4, 7, quiet);
+        RegressionLoop.Run none = TorchRegression.run(data, null, clipper, "none", 4, 7, quiet);
         assertTrue(none.diverged(), none.toString());
         assertEquals(1, none.divergedEpoch());
-        TorchRegression.Run clipped = TorchRegression.run(data, ClipStep.globalNorm(NormClip.of(1.0)), clipper,
+        RegressionLoop.Run clipped = TorchRegression.run(data, ClipStep.globalNorm(NormClip.of(1.0)), clipper,
                 "global-norm:1", 4, 7, quiet);
         assertFalse(clipped.diverged(), clipped.toString());
         assertEquals(clipped.steps(), clipped.clippedSteps());
