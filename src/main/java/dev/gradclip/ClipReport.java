@@ -2,6 +2,7 @@ package dev.gradclip;
 
 import java.io.InvalidObjectException;
 import java.io.ObjectInputStream;
+import java.io.ObjectStreamField;
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.Objects;
@@ -29,6 +30,8 @@ import org.jspecify.annotations.Nullable;
  */
 public final class ClipReport implements Serializable {
     private static final long serialVersionUID = 1L;
+    /** None: the stream holds the serial form that {@link #writeReplace()} returns, never these fields. */
+    private static final ObjectStreamField[] serialPersistentFields = {};
     private final Operation operation;
     private final String backend;
     private final @Nullable NormType normType;
@@ -145,12 +148,22 @@ public final class ClipReport implements Serializable {
     /** {@return the number of tensors of the set} */
     public int tensorCount() { return tensorScales.length; }
 
-    /** Writes {@link SerialForm} instead of this object (the serialization-proxy pattern). */
+    /**
+     * Writes a {@code ClipReport.SerialForm} in place of this report (the serialization-proxy pattern): it
+     * holds this report's values (the norm type as its p), and reading it back runs the constructor.
+     *
+     * @return the serial form of this report
+     */
     private Object writeReplace() {
         return new SerialForm(this);
     }
 
-    /** A stream that holds a ClipReport's own fields was not written by this class: refused. */
+    /**
+     * Refuses a stream that holds a ClipReport's own fields: this class never writes one.
+     *
+     * @param in the stream
+     * @throws InvalidObjectException always
+     */
     private void readObject(ObjectInputStream in) throws InvalidObjectException {
         throw new InvalidObjectException("a ClipReport is read through its serial form");
     }

@@ -7,6 +7,7 @@ package dev.gradclip;
  */
 public final class NonFiniteGradientException extends ArithmeticException {
     private static final long serialVersionUID = 1L;
+    /** What was measured before the operation stopped; never null. */
     private final ClipReport report;
 
     NonFiniteGradientException(String message, ClipReport report) {
@@ -24,7 +25,14 @@ public final class NonFiniteGradientException extends ArithmeticException {
         return report;
     }
 
-    /** Reads the fields, refusing a stream without a report (as one written before the report was serialized). */
+    /**
+     * Reads the fields, refusing a stream without a report (as one written before the report was serialized).
+     *
+     * @param in the stream
+     * @throws java.io.IOException if the stream cannot be read, or {@link java.io.InvalidObjectException}
+     *     if it holds no report
+     * @throws ClassNotFoundException if a class of the stream is not found
+     */
     private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
         in.defaultReadObject();
         if (report == null) throw new java.io.InvalidObjectException("NonFiniteGradientException stream without its report");
