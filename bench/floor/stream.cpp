@@ -6,7 +6,10 @@
 //   copy   c[i] = b[i]          (bytes: 2 x size)    -- for reference (write-allocate makes it costlier)
 //   scale  b[i] = b[i] * s      (bytes: 2 x size)    -- in-place read+write, what clip by value and the
 //                                                       scale pass of the global clip must move
-// Usage: stream <min-seconds-per-kernel> <bytes>...   Prints one JSON object on stdout.
+// Usage: stream <min-seconds-per-kernel> <min-passes> <bytes>...   Prints one JSON object on stdout.
+// Each kernel's bandwidth is the median of its timed passes: at least <min-passes>, and more until they
+// add up to <min-seconds-per-kernel> (at most 2,000); bench/run uses 0.25 s and 15 passes (a large buffer
+// gets 15, a small one hundreds to 2,000).
 // Build: g++ -O3 -march=native -fopenmp -o stream stream.cpp  (bench/run does it).
 #include <omp.h>
 
@@ -42,14 +45,15 @@ static void restore(float* dst, const float* src, size_t n) {
 volatile float g_sink;
 
 int main(int argc, char** argv) {
-    if (argc < 3) {
-        std::fprintf(stderr, "usage: stream <min-seconds-per-kernel> <bytes>...\n");
+    if (argc < 4) {
+        std::fprintf(stderr, "usage: stream <min-seconds-per-kernel> <min-passes> <bytes>...\n");
         return 2;
     }
     double min_s = std::atof(argv[1]);
+    size_t min_reps = std::strtoull(argv[2], nullptr, 10);
     volatile float scale_factor = 0.999f;
     std::printf("{\"threads\": %d, \"compiler\": \"%s\", \"sizes\": [", omp_get_max_threads(), __VERSION__);
-    for (int a = 2; a < argc; a++) {
+    for (int a = 3; a < argc; a++) {
         size_t bytes = std::strtoull(argv[a], nullptr, 10);
         size_t n = bytes / sizeof(float);
         float* pristine = alloc(n);
@@ -69,7 +73,7 @@ int main(int argc, char** argv) {
             for (int w = 0; w < 2; w++) {  // warm-up passes, untimed
                 restore(b, pristine, n);
             }
-            while (times.size() < 5 || (total < min_s && times.size() < 2000)) {
+            while (times.size() < min_reps || (total < min_s && times.size() < 2000)) {
                 restore(b, pristine, n);
                 double t0 = omp_get_wtime();
                 if (k == 0) {
@@ -120,9 +124,9 @@ int main(int argc, char** argv) {
             g_sink = g_sink + c[n / 2] + b[n / 3];
         }
         std::printf("%s{\"bytes\": %zu, \"read_gbps\": %.3f, \"copy_gbps\": %.3f, \"scale_gbps\": %.3f, "
-                    "\"reps\": [%d, %d, %d]}",
-                    a == 2 ? "" : ", ", n * sizeof(float), gbps[0], gbps[1], gbps[2], reps_out[0], reps_out[1],
-                    reps_out[2]);
+                    "\"reps\": [%d, %d, %d], \"min_s\": %.3f}",
+                    a == 3 ? "" : ", ", n * sizeof(float), gbps[0], gbps[1], gbps[2], reps_out[0], reps_out[1],
+                    reps_out[2], min_s);
         std::fflush(stdout);
         std::fprintf(stderr, "[floor] %zu bytes: read %.1f GB/s, copy %.1f GB/s, scale in place %.1f GB/s\n",
                      n * sizeof(float), gbps[0], gbps[1], gbps[2]);

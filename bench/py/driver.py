@@ -4,12 +4,21 @@ every fork (one process per implementation x JVM configuration x layout x shape 
 running every operation), fork after fork, then bench/py/report.py. Progress goes to stderr. Every
 fork writes its own JSON file into the run folder (bench/results/tmp/<run-id>/); `bench/run --resume`
 reruns only the forks whose file is missing (failed or not reached). A failed fork is reported loudly,
-logged in failures.txt, and makes the run exit non-zero; the report still covers what completed."""
+logged in failures.txt, and makes the run exit non-zero; the report still covers what completed.
+
+Shape set after shape set: before a set's first fork its datasets are generated once into the run
+folder (data/<set>/, dev.gradclip.bench.DataCache, every dtype of the run) and every fork of the set
+loads them (checked against their CRC-32s); when the set's last fork has run, the folder is deleted.
+Within a set, every fork's first repetition runs before any second one. Around every fork the driver
+records the machine's CPU time that is not the fork's (/proc/stat minus the fork's own rusage):
+"foreign CPU %", which report.py uses to say whether the run is quotable."""
 import argparse
 import datetime
 import json
 import os
+import resource
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,10 +28,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import gen  # noqa: E402
+from report import FOREIGN_CPU_LIMIT_PCT  # noqa: E402
 
 WIDTH = {"fp32": 4, "bf16": 2, "fp16": 2}
 NOPS = 8
 NFRACTIONS = 5
+# the peers 20-50x slower than the rest (ND4J's clip by value takes 0.2-0.8 s a call on bert-base): their
+# measured phase needs this many rounds (not the normal minimum) besides the normal minimum time
+SLOW_PEERS = ("nd4j", "naive")
+SLOW_PEER_ROUNDS = 3
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def log(msg):
@@ -55,25 +70,111 @@ class Job:
         return self.elements * WIDTH[self.dtype]
 
     def memory(self):
-        """Bytes the fork needs: the pristine datasets, the working copy, and the peer's own copies."""
+        """Bytes the fork needs: the pristine datasets (loaded from the cache) and the working copy."""
         b = self.bytes()
         need = b * (NFRACTIONS + 1)
-        if self.impl == "pytorch":
-            need += self.elements * 4 * 2   # fp32 generation temporaries
         return need + (512 << 20)
 
 
-def estimate_s(job, q):
-    """Rough seconds for one fork on a quiet 2-core machine (start-up, data generation, warm-up, measuring)."""
+def cpu_busy_s():
+    """Non-idle CPU seconds of the whole machine so far (/proc/stat: user, nice, system, irq, softirq,
+    steal; guest time is inside user), and the steal seconds alone."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    steal = v[7] if len(v) > 7 else 0
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + steal) / CLK_TCK, steal / CLK_TCK
+
+
+def own_cpu_s():
+    """CPU seconds of this driver and of its waited-for children (the forks) so far."""
+    c, me = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    return c.ru_utime + c.ru_stime + me.ru_utime + me.ru_stime
+
+
+class CpuMeter:
+    """Foreign CPU during one child: the machine's non-idle CPU time minus the child's and the driver's
+    own, as a percentage of the machine's capacity over the wall time (cores x seconds)."""
+
+    def __init__(self):
+        self.t0, (self.busy0, self.steal0), self.own0 = time.time(), cpu_busy_s(), own_cpu_s()
+
+    def done(self):
+        wall = time.time() - self.t0
+        busy, steal = cpu_busy_s()
+        own = own_cpu_s() - self.own0
+        busy -= self.busy0
+        foreign = max(0.0, busy - own)
+        cap = max(wall, 1e-9) * os.cpu_count()
+        return {"wall_s": round(wall, 3), "fork_cpu_s": round(own, 3), "machine_cpu_s": round(busy, 3),
+                "foreign_cpu_s": round(foreign, 3), "foreign_cpu_pct": round(100.0 * foreign / cap, 2),
+                "steal_s": round(steal - self.steal0, 3)}
+
+
+# ---- the estimate: calibrated on the quiet partial run of 2026-11-29 17:29 (bench-partial-s3: bert-base
+# fp32/bf16/fp16 forks of every implementation; `driver.py --check-estimate RUN_DIR` compares this model
+# with any run's walls). Per fork: start-up + the data (generated in the fork before the cache, loaded
+# from it now) + the checks and allocations + warm-up + measured rounds.
+START_S = {"gradclip": 0.7, "naive": 0.7, "nd4j": 4.0, "libtorch": 4.0, "pytorch": 3.5}
+# seconds per GB of one dataset (the shape set in the fork's dtype): allocations, the one checked call of
+# every operation and its check, the JVM's exit
+SETUP_S_PER_GB = {"gradclip": 6.5, "naive": 14.0, "nd4j": 25.0, "libtorch": 14.0, "pytorch": 13.0}
+# ns per element per round of 8 operations, each after its restore (fp32, bf16/fp16)
+ROUND_NS = {"gradclip": (3.6, 3.0), "naive": (5.4, 5.4), "nd4j": (22.7, 22.7), "libtorch": (4.4, 4.9),
+            "pytorch": (3.0, 2.8)}
+PER_TENSOR_S = {"gradclip": 2e-6, "naive": 2e-7, "nd4j": 6e-5, "libtorch": 1.5e-5, "pytorch": 2e-5}
+GEN_NS = {"java": 23.0, "pytorch": 53.0}     # ns per element and dataset, generating in the fork (before the cache)
+LOAD_GBPS = {"java": 1.5, "pytorch": 1.0}    # loading the cache: read (page cache) + CRC-32 + copy, GB/s
+CACHE_GEN_NS = 17.0                          # DataCache generate: ns per element and dataset, all dtypes, 2 threads
+DISK_WRITE_GBPS = 0.12                       # its files are fsync'ed before the forks: the disk's write speed
+
+
+def estimate_parts(job, q, data="cache"):
+    """Rough seconds for one fork on a quiet 2-core machine: (start, data, setup, warm-up, measure)."""
     b = job.bytes()
-    start = {"gradclip": 1.0, "naive": 1.0, "nd4j": 5.0, "libtorch": 5.0, "pytorch": 3.0}[job.impl]
-    gen_s = job.elements * NFRACTIONS * (3e-9 if job.impl != "pytorch" else 2.5e-8)
-    slow = {"naive": 2.0, "nd4j": 4.0}.get(job.impl, 1.0)
-    per_tensor = {"gradclip": 2e-6, "naive": 2e-7, "nd4j": 6e-5, "libtorch": 1.5e-5, "pytorch": 2e-5}[job.impl]
-    round_s = NOPS * (b * 2 / 12e9 + slow * b * 2.5 / 15e9 + job.tensors * per_tensor + 2e-5)
+    lang = "pytorch" if job.impl == "pytorch" else "java"
+    if data == "cache":
+        data_s = b * NFRACTIONS / (LOAD_GBPS[lang] * 1e9)
+    else:
+        data_s = job.elements * NFRACTIONS * GEN_NS[lang] * 1e-9
+    setup = SETUP_S_PER_GB[job.impl] * b / 1e9
+    ns = ROUND_NS[job.impl][0 if job.dtype == "fp32" else 1]
+    round_s = job.elements * ns * 1e-9 + NOPS * job.tensors * PER_TENSOR_S[job.impl] + NOPS * 2e-5
     warm = max(q["warmup_s"], q["warmup_rounds"] * round_s)
-    meas = max(q["measure_s"], min(q["max_rounds"], q["rounds"]) * round_s)
-    return start + gen_s + warm + meas
+    rounds = SLOW_PEER_ROUNDS if job.impl in SLOW_PEERS else q["rounds"]
+    meas = max(q["measure_s"], min(q["max_rounds"], rounds) * round_s + round_s)   # + the round that crosses the time
+    return START_S[job.impl], data_s, setup, warm, meas
+
+
+def estimate_s(job, q, data="cache"):
+    return sum(estimate_parts(job, q, data))
+
+
+def generate_estimate_s(elements, dtypes):
+    """DataCache generate for one shape set: compute on 2 threads, or the disk's write speed."""
+    written = elements * NFRACTIONS * sum(WIDTH[d] for d in dtypes)
+    return 1.0 + max(elements * NFRACTIONS * CACHE_GEN_NS * 1e-9, written / (DISK_WRITE_GBPS * 1e9))
+
+
+FLOOR_MIN_S = {"full": 0.25, "quick": 0.1}
+FLOOR_MIN_PASSES = {"full": 15, "quick": 5}
+
+
+def floor_estimate_s(sizes, mode, threads):
+    """One floor run (stream): per size, the buffers' first touch, then 3 kernels of timed passes, each
+    after an untimed restore (a copy), at ~40 GB/s on 2 threads (22 GB/s on 1) for large sizes."""
+    gbps = 40e9 if threads > 1 else 22e9
+    total = 0.0
+    for b in sizes:
+        total += 3 * b / 4e9                                   # first touch of pristine, b and c
+        for moved in (1, 2, 2):                                # read, copy, scale (bytes moved per byte)
+            pass_s = (moved * b + 2 * b) / gbps                # the pass + the restore before it
+            reps = max(FLOOR_MIN_PASSES[mode], min(2000, FLOOR_MIN_S[mode] / max(moved * b / gbps, 1e-7)))
+            total += reps * pass_s
+    return FLOOR_CALIBRATION * total + 0.2
+
+
+# this model gave 3.6 min for the floor of the partial run of 2026-11-29 (1.5 s per kernel); it took ~5
+FLOOR_CALIBRATION = 1.4
 
 
 def latest_unfinished(results, mode):
@@ -85,9 +186,27 @@ def latest_unfinished(results, mode):
     return os.path.join(tmp_root, cands[-1]) if cands else None
 
 
+def disturbed(path):
+    """True when the result file at `path` recorded foreign CPU at or above the quotable limit (another
+    process disturbed it): --resume measures it again."""
+    try:
+        with open(path) as f:
+            pct = (json.load(f).get("cpu") or {}).get("foreign_cpu_pct")
+    except (OSError, ValueError):
+        return False
+    return pct is not None and pct >= FOREIGN_CPU_LIMIT_PCT
+
+
 def run_child(cmd, env, cwd=None, stdout=None, timeout=None):
     """Runs one fork; if the driver is interrupted, the fork is stopped too (its file is then missing,
-    so --resume reruns it). A fork running past its timeout is stopped and counts as failed (exit 124)."""
+    so --resume reruns it). A fork running past its timeout is stopped and counts as failed (exit 124).
+    Returns (exit code, stdout, the CpuMeter record of the fork)."""
+    meter = CpuMeter()
+    rc, out = _run_child(cmd, env, cwd, stdout, timeout)
+    return rc, out, meter.done()
+
+
+def _run_child(cmd, env, cwd, stdout, timeout):
     p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=stdout)
     try:
         try:
@@ -112,12 +231,14 @@ def run_child(cmd, env, cwd=None, stdout=None, timeout=None):
 
 
 def plan(a, shape_sets, jvms):
+    """Shape set after shape set (each set's dataset cache lives only while its forks run); within a
+    set, every fork's first repetition before any second one."""
     jobs = []
     dtypes = a.dtypes.split(",")
-    for fork in range(1, a.forks + 1):
-        for shapes in shape_sets:
-            sz = gen.sizes(a.shapes_dir, shapes)
-            n, nt = sum(sz), len(sz)
+    for shapes in shape_sets:
+        sz = gen.sizes(a.shapes_dir, shapes)
+        n, nt = sum(sz), len(sz)
+        for fork in range(1, a.forks + 1):
             for dtype in dtypes:
                 for jvm in jvms:
                     layouts = a.layouts.split(",") if dtype == "fp32" else a.half_layouts.split(",")
@@ -137,9 +258,11 @@ def plan(a, shape_sets, jvms):
     return jobs
 
 
-def command(job, a, q, out):
+def command(job, a, q, out, data_dir):
+    rounds = SLOW_PEER_ROUNDS if job.impl in SLOW_PEERS else q["rounds"]
     timing = ["--warmup-s", str(q["warmup_s"]), "--warmup-rounds", str(q["warmup_rounds"]),
-              "--measure-s", str(q["measure_s"]), "--rounds", str(q["rounds"]), "--max-rounds", str(q["max_rounds"])]
+              "--measure-s", str(q["measure_s"]), "--rounds", str(rounds), "--max-rounds", str(q["max_rounds"]),
+              "--data", data_dir]
     if job.impl == "pytorch":
         return [a.python, os.path.join(HERE, "torch_peer.py"), "--shapes-dir", a.shapes_dir, "--shapes", job.shapes,
                 "--dtype", job.dtype, "--threads", str(a.torch_threads), "--label", "python", "--out", out] + timing
@@ -158,7 +281,34 @@ def command(job, a, q, out):
     return args
 
 
+def check_estimate(run_dir):
+    """Compares the model with the walls of the forks in a run folder (the forks record whether they
+    generated their data or loaded the cache); prints every fork and the total error."""
+    with open(os.path.join(run_dir, "plan.json")) as f:
+        q = json.load(f)["timing"]
+    tot_est = tot_real = 0.0
+    for path in sorted(os.listdir(run_dir)):
+        if not path.endswith(".json") or path.startswith("floor-") or path.startswith("data-") or path == "plan.json":
+            continue
+        with open(os.path.join(run_dir, path)) as f:
+            d = json.load(f)
+        if "wall_s" not in d:
+            continue
+        j = Job(d["impl"], d["jvm"], d["layout"], d["shapes"], d["dtype"], d.get("fork", 1), d["elements"], d["tensors"])
+        parts = estimate_parts(j, q, d.get("data", "generated"))
+        e = sum(parts)
+        tot_est += e
+        tot_real += d["wall_s"]
+        print("%-50s wall %6.1f s  model %6.1f s (%+4.0f %%)  [start %.1f, data %.1f, setup %.1f, warm %.1f, measure %.1f]"
+              % (path[:-5], d["wall_s"], e, 100 * (e / d["wall_s"] - 1), *parts))
+    if tot_real:
+        print("total: wall %.1f min, model %.1f min (%+.1f %%)" % (tot_real / 60, tot_est / 60, 100 * (tot_est / tot_real - 1)))
+    return 0
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--check-estimate":
+        return check_estimate(sys.argv[2])
     # SIGTERM/SIGHUP raise SystemExit, so that run_child stops the running fork before the driver exits
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
@@ -228,18 +378,28 @@ def main():
     run_dir = latest_unfinished(a.results, mode) if a.resume else None
     if a.resume and run_dir is None:
         sys.exit("bench/run --resume: no unfinished %s run in %s" % (mode, os.path.join(a.results, "tmp")))
-    todo = [j for j in jobs if not (run_dir and os.path.exists(os.path.join(run_dir, j.key + ".json")))]
+    # to run: every fork without a result file, and (resuming) every fork another process disturbed
+    todo = [j for j in jobs if not (run_dir and os.path.exists(os.path.join(run_dir, j.key + ".json"))
+                                    and not disturbed(os.path.join(run_dir, j.key + ".json")))]
     floor_sizes = sorted({n * WIDTH[d] for s in shape_sets for n in [sum(gen.sizes(a.shapes_dir, s))]
                           for d in a.dtypes.split(",")})
-    floor_s = 2 * 2 * (3 * (0.5 if a.quick else 1.5) + sum(3 * 12 * b / 12e9 for b in floor_sizes) * 0.2)
-    est = sum(estimate_s(j, q) for j in todo) + floor_s
+    floor_runs = [(tag, t) for tag in ("start", "end") for t in sorted({1, os.cpu_count()})]
+    floor_s = sum(floor_estimate_s(floor_sizes, mode, t) for _, t in floor_runs)
+    gen_sets = {j.shapes: j.elements for j in todo}
+    gen_s = sum(generate_estimate_s(n, a.dtypes.split(",")) for n in gen_sets.values())
+    fork_s = sum(estimate_s(j, q) for j in todo)
+    est = fork_s + floor_s + gen_s
     log("== bench/run (%s): %d forks (%d to run) over %s; JVMs %s; dtypes %s; %d repetitions"
         % (mode, len(jobs), len(todo), ",".join(shape_sets), ",".join(jvms) or "-", a.dtypes, a.forks))
-    log("== expected duration on a quiet %d-core machine: ~%.0f min (%s); machine load now %s"
-        % (os.cpu_count(), est / 60, "a rough estimate from the bytes each fork moves, ±50 %", loadavg()))
+    log("== expected duration on a quiet %d-core machine: ~%.0f min (forks %.0f, datasets %.1f, floor %.1f; "
+        "the model of driver.py, calibrated on a quiet partial run); machine load now %s"
+        % (os.cpu_count(), est / 60, fork_s / 60, gen_s / 60, floor_s / 60, loadavg()))
     if a.dry_run:
         for j in todo:
             log("   %-60s ~%5.1f s, ~%.1f GiB" % (j.key, estimate_s(j, q), j.memory() / 2 ** 30))
+        for s_, n in gen_sets.items():
+            log("   datasets %-51s ~%5.1f s, %.1f GB on disk" % (s_, generate_estimate_s(n, a.dtypes.split(",")),
+                                                               n * NFRACTIONS * sum(WIDTH[d] for d in a.dtypes.split(",")) / 1e9))
         return 0
 
     # the run folder: new, or the latest unfinished one of this mode
@@ -253,7 +413,10 @@ def main():
         run_dir = os.path.join(tmp_root, datetime.datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + mode)
         os.makedirs(run_dir)
         saved = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                 "mode": mode, "load_before": loadavg(), "argv": sys.argv[1:], "timing": q}
+                 "mode": mode, "load_before": loadavg(), "argv": sys.argv[1:], "timing": q,
+                 "slow_peers": {"impls": list(SLOW_PEERS), "min_rounds": SLOW_PEER_ROUNDS},
+                 "floor": {"min_s": FLOOR_MIN_S[mode], "min_passes": FLOOR_MIN_PASSES[mode]},
+                 "estimate_min": round(est / 60, 1)}
         with open(os.path.join(run_dir, "plan.json"), "w") as f:
             json.dump(saved, f, indent=1)
 
@@ -264,20 +427,51 @@ def main():
     def run_floor(tag):
         for threads in sorted({1, os.cpu_count()}):
             out = os.path.join(run_dir, "floor-%s-%dt.json" % (tag, threads))
-            if os.path.exists(out) or not floor_sizes:
+            if (os.path.exists(out) and not disturbed(out)) or not floor_sizes:
                 continue
             log("== native floor (%s, %d thread%s): read / copy / scale over %s bytes" % (
                 tag, threads, "s" if threads > 1 else "", ", ".join(str(b) for b in floor_sizes)))
             e = dict(env, OMP_NUM_THREADS=str(threads), OMP_PROC_BIND="true")
-            rc, stdout = run_child([a.floor_bin, "0.5" if a.quick else "1.5"] + [str(b) for b in floor_sizes],
-                                   e, stdout=subprocess.PIPE)
+            rc, stdout, cpu = run_child([a.floor_bin, str(FLOOR_MIN_S[mode]), str(FLOOR_MIN_PASSES[mode])]
+                                        + [str(b) for b in floor_sizes], e, stdout=subprocess.PIPE)
             if rc != 0:
                 failures.append("floor %s %dt: exit %d" % (tag, threads, rc))
                 log("!! FAILED: native floor, exit %d" % rc)
                 continue
-            with open(out + ".part", "wb") as f:
-                f.write(stdout)
+            doc = json.loads(stdout)
+            doc["cpu"] = cpu
+            with open(out + ".part", "w") as f:
+                json.dump(doc, f)
             os.replace(out + ".part", out)
+
+    data_root = os.path.join(run_dir, "data")
+
+    def ensure_data(shapes):
+        """The shape set's dataset cache: generated (every dtype of the run) unless a complete one is there."""
+        d = os.path.join(data_root, shapes)
+        if os.path.exists(os.path.join(d, "manifest.txt")):
+            return d, None
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        n = sum(gen.sizes(a.shapes_dir, shapes))
+        need = n * NFRACTIONS * sum(WIDTH[x] for x in a.dtypes.split(","))
+        free = shutil.disk_usage(d).free
+        if need > free - (2 << 30):
+            return None, "datasets of %s: %.1f GB needed on disk, %.1f GB free in %s" % (shapes, need / 1e9, free / 1e9, d)
+        log("== datasets of %s: %s elements x %d fractions in %s, written to %s (~%.0f s)"
+            % (shapes, "{:,}".format(n), NFRACTIONS, a.dtypes, d, generate_estimate_s(n, a.dtypes.split(","))))
+        cmd = [a.java17, "-Xmx2g", "-Dgradclip.bench.shapes=" + a.shapes_dir, "-cp", a.classpath,
+               "dev.gradclip.bench.DataCache", "generate", "--shapes", shapes, "--dtypes", a.dtypes,
+               "--out", d, "--threads", str(os.cpu_count())]
+        rc, _, cpu = run_child(cmd, env, cwd=BENCH, timeout=3600)
+        if rc != 0:
+            return None, "datasets of %s: exit %d; rerun: %s" % (shapes, rc, " ".join(shlex.quote(c) for c in cmd))
+        with open(os.path.join(run_dir, "data-%s.json" % shapes), "w") as f:
+            json.dump({"shapes": shapes, "dtypes": a.dtypes, "elements": n, "cpu": cpu}, f)
+        return d, None
+
+    last_of_set = {j.shapes: i for i, j in enumerate(todo)}
+    data_dirs = {}
 
     t_start = time.time()
     run_floor("start")
@@ -285,31 +479,48 @@ def main():
     for i, j in enumerate(todo, 1):
         out = os.path.join(run_dir, j.key + ".json")
         e_s = estimate_s(j, q)
-        remaining = sum(estimate_s(x, q) for x in todo[i - 1:])
+        remaining = (sum(estimate_s(x, q) for x in todo[i - 1:]) + floor_s / 2
+                     + sum(generate_estimate_s(n, a.dtypes.split(",")) for s_, n in gen_sets.items() if s_ not in data_dirs))
         factor = (done_real / done_est) if done_est > 0 else 1.0
+        if j.shapes not in data_dirs:
+            g0 = time.time()
+            data_dirs[j.shapes], err = ensure_data(j.shapes)
+            if err:
+                log("!! FAILED " + err)
+                failures.append(err)
+            done_est += generate_estimate_s(j.elements, a.dtypes.split(","))
+            done_real += time.time() - g0
         log("== [%d/%d] %s  (load %s; ~%.0f min left)" % (i, len(todo), j.key, loadavg(), remaining * factor / 60))
-        if j.memory() > 0.9 * mem_available():
+        if data_dirs[j.shapes] is None:
+            failures.append("%s: no datasets (their generation failed)" % j.key)
+        elif j.memory() > 0.9 * mem_available():
             msg = "%s: needs ~%.1f GiB, only %.1f GiB available now" % (j.key, j.memory() / 2 ** 30, mem_available() / 2 ** 30)
             log("!! SKIPPED " + msg)
             failures.append(msg)
-            continue
-        cmd = command(j, a, q, out)
-        t0 = time.time()
-        load0 = loadavg()
-        rc, _ = run_child(cmd, env, cwd=BENCH, timeout=max(900.0, 20 * e_s))
-        took = time.time() - t0
-        done_est += e_s
-        done_real += took
-        if rc != 0 or not os.path.exists(out):
-            msg = "%s: exit %d after %.0f s; rerun: %s" % (j.key, rc, took, " ".join(shlex.quote(c) for c in cmd))
-            log("!! FAILED " + msg)
-            failures.append(msg)
-            continue
-        with open(out) as f:
-            doc = json.load(f)
-        doc["fork"], doc["load_before"], doc["load_after"], doc["wall_s"] = j.fork, load0, loadavg(), took
-        with open(out, "w") as f:
-            json.dump(doc, f, indent=1)
+        else:
+            cmd = command(j, a, q, out, data_dirs[j.shapes])
+            load0 = loadavg()
+            rc, _, cpu = run_child(cmd, env, cwd=BENCH, timeout=max(900.0, 20 * e_s))
+            took = cpu["wall_s"]
+            done_est += e_s
+            done_real += took
+            if rc != 0 or not os.path.exists(out):
+                msg = "%s: exit %d after %.0f s; rerun: %s" % (j.key, rc, took, " ".join(shlex.quote(c) for c in cmd))
+                log("!! FAILED " + msg)
+                failures.append(msg)
+            else:
+                with open(out) as f:
+                    doc = json.load(f)
+                doc["fork"], doc["load_before"], doc["load_after"], doc["wall_s"] = j.fork, load0, loadavg(), took
+                doc["cpu"] = cpu
+                with open(out, "w") as f:
+                    json.dump(doc, f, indent=1)
+                busy = cpu["foreign_cpu_pct"] >= FOREIGN_CPU_LIMIT_PCT
+                log("   %.1f s (model %.1f s); foreign CPU %.1f %% of the machine%s" % (
+                    took, e_s, cpu["foreign_cpu_pct"], "  !! another process was busy: not quotable" if busy else ""))
+        if last_of_set[j.shapes] == i - 1 and data_dirs.get(j.shapes):
+            shutil.rmtree(data_dirs[j.shapes], ignore_errors=True)   # the set's last fork has run
+            log("== datasets of %s deleted" % j.shapes)
     run_floor("end")
     saved["load_after"] = loadavg()
     saved["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -325,6 +536,15 @@ def main():
     if failures:
         log("!! %d fork(s) failed or were skipped (listed in %s/failures.txt); `bench/run %s--resume` reruns them"
             % (len(failures), run_dir, "--quick " if a.quick else ""))
+        return 1
+    redo = [p[:-5] for p in sorted(os.listdir(run_dir)) if p.endswith(".json") and p != "plan.json"
+            and not p.startswith("data-") and disturbed(os.path.join(run_dir, p))]
+    if redo:
+        # not DONE: `--resume` finds this run and measures exactly these again
+        log("!! %d fork(s) or floor run(s) ran while other processes used >= %.0f %% of the CPU (%s): the run is not "
+            "quotable; `bench/run %s--resume` measures them again" % (len(redo), FOREIGN_CPU_LIMIT_PCT,
+                                                                        ", ".join(redo[:5]) + (", ..." if len(redo) > 5 else ""),
+                                                                        "--quick " if a.quick else ""))
         return 1
     open(os.path.join(run_dir, "DONE"), "w").close()
     log("== done in %.1f min" % ((time.time() - t_start) / 60))

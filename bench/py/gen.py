@@ -3,6 +3,7 @@ value-f has exactly f % of the elements of every full block of 100 outside [-0.5
 chosen by one of 4,096 pseudo-random permutations per block; inside magnitudes in [0, 0.5), outside in
 [0.75, 1), random signs. uint32 arithmetic wraps as Java's int does."""
 import os
+import zlib
 
 import numpy as np
 
@@ -90,6 +91,62 @@ def values(t, n, fraction, block=BLOCK << 16):
             out[start:end] = mag
             outside += int(np.count_nonzero(out_mask))
     return out, outside
+
+
+# ---- the run's dataset cache, written by dev.gradclip.bench.DataCache (see its Javadoc for the format)
+CACHE_FORMAT = "gradclip-bench-data 1"
+CACHE_DTYPES = {"fp32": "<f4", "bf16": "<i2", "fp16": "<f2"}   # bf16 as its int16 bits (numpy has no bf16)
+
+
+def read_manifest(folder):
+    path = os.path.join(folder, "manifest.txt")
+    if not os.path.exists(path):
+        raise ValueError("no dataset cache in %s (no manifest.txt)" % folder)
+    m = {}
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if len(p) < 2:
+                continue
+            key = ("data", p[1], int(p[2])) if p[0] == "data" else (("norm", p[1]) if p[0] == "norm" else p[0])
+            m[key] = p
+    return m
+
+
+def sizes_crc(sizes):
+    return zlib.crc32(",".join(str(n) for n in sizes).encode("ascii"))
+
+
+def load_cached(folder, shapes, sizes, dtype, fractions):
+    """The datasets of `fractions` in `dtype` from the cache in `folder`, checked like DataCache.load
+    (format, shape set, counts, CRC-32 of the sizes, file sizes, CRC-32 of the bytes): returns
+    ({fraction: (flat little-endian numpy array of every tensor concatenated, elements outside)},
+    the fp64 norm of the base dataset in that dtype). Raises ValueError when anything differs."""
+    m = read_manifest(folder)
+    if " ".join(m.get("format", ["format"])[1:]) != CACHE_FORMAT:
+        raise ValueError("%s: not a %s cache" % (folder, CACHE_FORMAT))
+    elements = sum(sizes)
+    if (m["shapes"][1] != shapes or int(m["tensors"][1]) != len(sizes) or int(m["elements"][1]) != elements
+            or int(m["sizes-crc32"][1], 16) != sizes_crc(sizes)):
+        raise ValueError("%s: the cache was generated for another shape set or shape file" % folder)
+    np_dtype = np.dtype(CACHE_DTYPES[dtype])
+    out = {}
+    for f in fractions:
+        if f in out:
+            continue
+        line = m.get(("data", dtype, f))
+        if line is None:
+            raise ValueError("%s: no %s value-%d dataset" % (folder, dtype, f))
+        nbytes, crc, outside = int(line[3]), int(line[4], 16), int(line[5])
+        path = os.path.join(folder, "%s-value-%d.bin" % (dtype, f))
+        if nbytes != elements * np_dtype.itemsize or os.path.getsize(path) != nbytes:
+            raise ValueError("%s: %d bytes, expected %d" % (path, os.path.getsize(path), elements * np_dtype.itemsize))
+        x = np.fromfile(path, dtype=np_dtype)
+        got = zlib.crc32(x.view(np.uint8))
+        if got != crc:
+            raise ValueError("%s: CRC-32 %x, the manifest says %x (damaged or stale cache)" % (path, got, crc))
+        out[f] = (x, outside)
+    return out, float.fromhex(m[("norm", dtype)][2])
 
 
 if __name__ == "__main__":

@@ -11,7 +11,13 @@ read-and-write bytes at the native in-place scale bandwidth, both measured over 
 size (the best of 1 thread and all threads, of the floor runs at the start and the end of the run);
 `% floor` = floor time / median time. `x torch` = the better (lower) median of PyTorch 1.13 and
 libtorch 2.10 for the same shape set, dtype and operation, divided by this median (> 1: faster than
-both). `vs heap` = this layout's median / the heap layout's median of the same JVM and case, minus 1."""
+both). `vs heap` = this layout's median / the heap layout's median of the same JVM and case, minus 1.
+
+Quotable: a full run is quotable when no fork failed and every fork and floor run recorded its foreign
+CPU (the machine's non-idle CPU time during the fork that was neither the fork's own nor the driver's,
+/proc/stat against rusage, as a share of cores x wall time) and every one stayed below
+FOREIGN_CPU_LIMIT_PCT. The load average does
+not tell: the benchmark itself keeps both cores busy, so it is only recorded."""
 import argparse
 import datetime
 import glob
@@ -36,6 +42,9 @@ OPS = ["value-0", "value-1", "value-5", "value-30", "value-90", "norms", "clip",
 IMPLS = ["gradclip", "pytorch", "libtorch", "naive", "nd4j"]
 JVMS = ["jdk17", "jdk17vec", "jdk25", "python"]
 LAYOUTS = ["heap", "native", "direct", "torch", "nd4j"]
+# a fork disturbed by more than this share of the machine's CPU (cores x wall) spent outside the benchmark
+# makes the run not quotable (a 2-core machine: 5 % = 0.1 core on average over the fork)
+FOREIGN_CPU_LIMIT_PCT = 5.0
 
 
 def kind(op):
@@ -91,10 +100,12 @@ def main():
     # ---- the native floor: best bandwidth per buffer size over every floor run
     floor = {}
     floor_runs = []
+    floor_cpu = []   # (foreign CPU %, which floor run): the floor is a measurement too
     for path in sorted(glob.glob(os.path.join(a.run_dir, "floor-*.json"))):
         with open(path) as f:
             doc = json.load(f)
         tag = os.path.basename(path)[6:-5]
+        floor_cpu.append(((doc.get("cpu") or {}).get("foreign_cpu_pct"), "floor " + tag))
         for s in doc["sizes"]:
             floor_runs.append(dict(s, run=tag, threads=doc["threads"]))
             b = floor.setdefault(s["bytes"], {"read_gbps": 0, "copy_gbps": 0, "scale_gbps": 0})
@@ -113,7 +124,7 @@ def main():
     forks = []
     for path in sorted(glob.glob(os.path.join(a.run_dir, "*.json"))):
         base = os.path.basename(path)
-        if base.startswith("floor-") or base == "plan.json":
+        if base.startswith("floor-") or base.startswith("data-") or base == "plan.json":
             continue
         with open(path) as f:
             forks.append(json.load(f))
@@ -198,13 +209,25 @@ def main():
     worst("run-to-run spread of the medians ≤ 10 %", [r for r in records if r.get("spread") is not None], "spread", 0.10,
           higher=False, show=pct)
 
+    fails = plan.get("failures", [])
+    # ---- quotable? foreign CPU per fork (not the load average: the benchmark itself loads every core)
+    foreign = [((fk.get("cpu") or {}).get("foreign_cpu_pct"), "%s %s %s %s %s f%s" % (
+        fk["impl"], fk["jvm"], fk["layout"], fk["shapes"], fk["dtype"], fk.get("fork"))) for fk in forks] + floor_cpu
+    unrecorded = [k for v, k in foreign if v is None]
+    over = sorted(((v, k) for v, k in foreign if v is not None and v >= FOREIGN_CPU_LIMIT_PCT), reverse=True)
+    recorded = [v for v, _ in foreign if v is not None]
+    quiet = {"limit_pct": FOREIGN_CPU_LIMIT_PCT, "max_pct": max(recorded) if recorded else None,
+             "median_pct": statistics.median(recorded) if recorded else None,
+             "forks_over_limit": [{"fork": k, "foreign_cpu_pct": v} for v, k in over], "forks_unrecorded": len(unrecorded)}
+    quiet["quotable"] = bool(forks) and not unrecorded and not over and not fails and mode == "full"
+
     now = datetime.datetime.now(datetime.timezone.utc)
     mach = machine()
-    fails = plan.get("failures", [])
     doc = {"date": now.isoformat(timespec="seconds"), "mode": mode, "machine": mach, "versions": versions,
            "started": plan.get("started"), "finished": plan.get("finished"), "wall_s": plan.get("wall_s"),
            "load": {"before": plan.get("load_before"), "after": plan.get("load_after"),
                     "per_fork_1min": {"min": min(loads) if loads else None, "max": max(loads) if loads else None}},
+           "foreign_cpu": quiet, "quotable": quiet["quotable"],
            "timing": plan.get("timing"), "failures": fails,
            "floor": {str(k): v for k, v in sorted(floor.items())}, "floor_runs": floor_runs,
            "bytes_model": "per element: value 8 B, norms 4 B, global clip 12 B clipping / 4 B not; fp16/bf16 half",
@@ -226,16 +249,45 @@ def main():
                 plan.get("load_after"), fmt(doc["load"]["per_fork_1min"]["min"], "%.2f"),
                 fmt(doc["load"]["per_fork_1min"]["max"], "%.2f"), (plan.get("wall_s") or 0) / 60,
                 (" **%d fork(s) failed or were skipped** (see the JSON)." % len(fails)) if fails else ""))
-    if doc["load"]["per_fork_1min"]["max"] is not None and doc["load"]["per_fork_1min"]["max"] > 0.5 * mach["cores"]:
-        L.append("")
-        L.append("**The machine was busy during this run (load above half the core count): these numbers are not "
-                 "quotable; they prove only that the harness works.**")
+    L.append("")
+    L.append("Foreign CPU (the machine's CPU time spent outside the benchmark during each fork, share of cores × "
+             "wall): median %s, max %s; limit %.0f %%." % (fmt(quiet["median_pct"], "%.1f %%"), fmt(quiet["max_pct"], "%.1f %%"),
+                                                          FOREIGN_CPU_LIMIT_PCT))
+    L.append("")
+    if quiet["quotable"]:
+        L.append("**Quotable: a full run in which every fork's and floor run's foreign CPU stayed below %.0f %%.**"
+                 % FOREIGN_CPU_LIMIT_PCT)
+    else:
+        why = []
+        if mode != "full":
+            why.append("a %s run (reduced coverage and timing)" % mode)
+        if unrecorded:
+            why.append("%d fork(s) or floor run(s) did not record their foreign CPU (a harness older than this rule)"
+                       % len(unrecorded))
+        if over:
+            why.append("%d fork(s) or floor run(s) ran while other processes used ≥ %.0f %% of the machine (worst %.1f %%: %s)"
+                       % (len(over), FOREIGN_CPU_LIMIT_PCT, over[0][0], over[0][1]))
+        if fails:
+            why.append("%d fork(s) failed or were skipped" % len(fails))
+        L.append("**Not quotable: %s. These numbers prove only that the harness works.**" % "; ".join(why))
     L.append("")
     L.append("Runtimes: " + "; ".join("%s = %s" % kv for kv in sorted(versions.items())))
     L.append("")
-    L.append("Method: bench/NOTES.md. Time = median over forks of each fork's median call; spread = (max − min) / "
-             "median of the fork medians; % floor = the op's minimal bytes at the native floor's bandwidth / time; "
-             "× torch = min(PyTorch 1.13, libtorch 2.10) / time; vs heap = off-heap time / heap time − 1.")
+    tm = plan.get("timing") or {}
+    slow = plan.get("slow_peers")
+    fl = plan.get("floor")
+    L.append("Method: bench/NOTES.md. Fresh gradients restored before every timed call (untimed); %s. Warm-up ≥ %s rounds and %s s, "
+             "measured ≥ %s rounds and %s s per fork%s. Time = median over forks of each fork's median call; spread "
+             "= (max − min) / median of the fork medians; %% floor = the op's minimal bytes at the native floor's "
+             "bandwidth / time%s; × torch = min(PyTorch 1.13, libtorch 2.10) / time; vs heap = off-heap time / heap "
+             "time − 1." % (
+                 "every fork loaded the run's datasets (generated once per shape set, CRC-checked)"
+                 if all(fk.get("data") == "cache" for fk in forks) else "datasets generated in the forks",
+                 tm.get("warmup_rounds", "?"), tm.get("warmup_s", "?"), tm.get("rounds", "?"), tm.get("measure_s", "?"),
+                 (" (%s, 20–50× slower: ≥ %d rounds and %s s)" % (" and ".join(slow["impls"]), slow["min_rounds"],
+                                                                  tm.get("measure_s", "?"))) if slow else "",
+                 (" (median of ≥ %d passes and ≥ %s s per kernel, best of the runs)" % (fl["min_passes"], fl["min_s"]))
+                 if fl else ""))
     L.append("")
     L.append("## Native floor (STREAM-style, C++/OpenMP, best of 1 thread and all threads)")
     L.append("")

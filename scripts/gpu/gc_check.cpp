@@ -64,8 +64,10 @@ struct Timer {  // the emulated backend is synchronous: wall time
   void start() { t0 = std::chrono::steady_clock::now(); }
   double stop_ms() { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); }
 };
-int64_t new_stream() { return 0; }
-void free_stream(int64_t) {}
+// the emulated runtime's non-blocking streams (gc_stream_create): the async path and caller streams run
+// queued, as on a GPU
+int64_t new_stream() { int64_t s = 0; return gc_stream_create(&s) == GC_OK ? s : 0; }
+void free_stream(int64_t s) { if (s) gc_stream_destroy(s); }
 std::string device_name() { return "emulated"; }
 #endif
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""report.py OUTDIR DEVICE - merges gc_check.json and torch.json of a scripts/gpu/check run into
-OUTDIR/gpu-<device>-<date>.json and .md (the library next to torch and a device-to-device copy)."""
+"""report.py OUTDIR DEVICE - merges gc_check.json, torch.json and jmh/jmh.json of a scripts/gpu/check run into
+OUTDIR/gpu-<device>-<date>.json and .md (the library next to torch and a device-to-device copy, and the
+JVM-visible cost per call that JMH measured)."""
 import datetime
 import json
 import os
@@ -19,6 +20,7 @@ def load(p):
 def main(outdir, device):
     gc = load(os.path.join(outdir, "gc_check.json")) or {}
     tc = load(os.path.join(outdir, "torch.json")) or {}
+    jmh = load(os.path.join(outdir, "jmh", "jmh.json")) or []
     steps = {}
     sp = os.path.join(outdir, "steps.txt")
     if os.path.exists(sp):
@@ -28,7 +30,7 @@ def main(outdir, device):
     date = datetime.datetime.utcnow().strftime("%Y-%m-%d")
     slug = re.sub(r"[^a-z0-9]+", "-", device.lower()).strip("-") or "unknown"
     base = os.path.join(outdir, f"gpu-{slug}-{date}")
-    doc = dict(device=device, date=date, steps=steps, gradclip=gc, torch=tc)
+    doc = dict(device=device, date=date, steps=steps, gradclip=gc, torch=tc, jmh=jmh)
     with open(base + ".json", "w") as f:
         json.dump(doc, f, indent=1)
     ours = {(t["set"], t["op"], t["dtype"], t["path"]): t for t in gc.get("timings", [])}
@@ -47,6 +49,16 @@ def main(outdir, device):
         ratio = f"{th['ms'] / t['ms']:.2f}x" if th and t["ms"] else "-"
         lines.append(f"| {s} | {dt} | {op} ({path}) | {t['ms']:.3f} | {t['gbps']:.0f} | {pct} | {th['ms']:.3f} | {ratio} |" if th else
                      f"| {s} | {dt} | {op} ({path}) | {t['ms']:.3f} | {t['gbps']:.0f} | {pct} | - | - |")
+    if jmh:
+        lines += ["", "JMH (the Java API end to end: JNI, launches, report read-back), average time per call:", "",
+                  "| benchmark | set | stream | mode | µs/call | ± |", "|---|---|---|---|---|---|"]
+        for b in jmh:
+            p = b.get("params", {})
+            m = b.get("primaryMetric", {})
+            err = m.get("scoreError")
+            err = f"{err:.1f}" if isinstance(err, (int, float)) and err == err else "-"
+            lines.append(f"| {b['benchmark'].rsplit('.', 1)[-1]} ({p.get('backend', '?')}) | {p.get('shapes', '?')} | {p.get('stream', '?')} | "
+                         f"{p.get('mode', '-')} | {m.get('score', float('nan')):.1f} {m.get('scoreUnit', '')} | {err} |")
     with open(base + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")
     print(base + ".json")

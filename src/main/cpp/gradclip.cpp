@@ -89,7 +89,13 @@ struct gc_engine {
   bool has_result = false;  // h_result holds the last global clip's result block
   int64_t res_n = 0;
   gc::DeviceGuard guard;    // the engine's device and the last table whose pointers were checked (device_guard.h)
-  std::vector<char> tables_on_device;  // the bytes of the tables last copied to d_tables (device-cached tables)
+  // Device-cached tables: the caller's table whose tensor and chunk tables are in d_tables (the tables are a
+  // function of addresses, counts and dtypes only), and its dtype ranges. An identical table (every training
+  // step) is neither refilled nor copied again.
+  bool tables_valid = false;
+  std::vector<int64_t> tab_addr, tab_count;
+  std::vector<int32_t> tab_dtype;
+  int64_t tab_dt_begin[gc::kDtypes + 1] = {};
 };
 
 namespace {
@@ -184,12 +190,20 @@ struct Call {
   gc::DeviceScope device;  // the engine's device is current for the whole call (device_guard.h)
 };
 
-// A launch failed after work was queued: wait for the queued copies (the pinned staging buffer must
-// not be rewritten under them), then report.
-int launch_failed(Call& c, cudaError_t le) {
+// A call failed after this pass queued work (the table copy from the pinned staging buffer, the result
+// copy into the pinned result mirror): wait for the queued work first, so that the next call cannot
+// rewrite a pinned buffer under a copy still in flight, then report. (After a sticky error the context
+// runs nothing more: the wait fails too, and nothing is in flight.)
+int queued_fail(Call& c, cudaError_t err, const char* what) {
   cudaStreamSynchronize(c.s);
-  return cuda_fail(le, "kernel launch");
+  return cuda_fail(err, what);
 }
+
+#define GC_QUEUED_TRY(c, call)                                         \
+  do {                                                                 \
+    cudaError_t gc_e_ = (call);                                        \
+    if (gc_e_ != cudaSuccess) return queued_fail((c), gc_e_, #call);   \
+  } while (0)
 
 // Waits for a pending global clip, grows the workspace, copies the tensor and chunk tables to the device.
 int begin(gc_engine* e, const gc_tensor_table* table, int64_t nchunks, int64_t stream, Call* c) {
@@ -214,29 +228,38 @@ int begin(gc_engine* e, const gc_tensor_table* table, int64_t nchunks, int64_t s
   c->result_bytes = sz.result;
   const char* tables_before = e->d_tables;
   if (int rc = ensure_dev(e->d_tables, e->d_tables_cap, sz.tables)) return rc;
-  if (e->d_tables != tables_before) e->tables_on_device.clear();
+  if (e->d_tables != tables_before) e->tables_valid = false;
   if (int rc = ensure_dev(e->d_slots, e->d_slots_cap, sz.slots)) return rc;
   if (int rc = ensure_dev(e->d_result, e->d_result_cap, sz.result)) return rc;
   if (int rc = ensure_host(e->h_staging, e->h_staging_cap, sz.tables)) return rc;
   if (int rc = ensure_host(e->h_result, e->h_result_cap, sz.result)) return rc;
-  gc::fill_tables(table->addresses, table->counts, table->dtypes, n, e->h_staging, c->P);
   c->D = gc::bind_workspace(e->d_tables, e->d_slots, e->d_result, n, nchunks);
-  // the tables stay on the device: an identical table (the usual case, every training step) is not copied again
-  const size_t tables_bytes = sz.tables;
-  const bool cached = e->tables_on_device.size() == tables_bytes &&
-                      (tables_bytes == 0 || std::memcmp(e->tables_on_device.data(), e->h_staging, tables_bytes) == 0);
-  if (tables_bytes && !cached) {
-    e->tables_on_device.clear();
-    GC_CUDA_TRY(cudaMemcpyAsync(e->d_tables, e->h_staging, tables_bytes, cudaMemcpyHostToDevice, c->s));
-    e->tables_on_device.assign(e->h_staging, e->h_staging + tables_bytes);
+  // the tables stay on the device: an identical table (the usual case, every training step) is not refilled
+  // or copied again
+  const size_t un = static_cast<size_t>(n);
+  const bool cached = e->tables_valid && e->tab_addr.size() == un &&
+                      (n == 0 || (std::memcmp(e->tab_addr.data(), table->addresses, un * 8) == 0 &&
+                                  std::memcmp(e->tab_count.data(), table->counts, un * 8) == 0 &&
+                                  std::memcmp(e->tab_dtype.data(), table->dtypes, un * 4) == 0));
+  if (cached) {
+    std::memcpy(c->P.dt_begin, e->tab_dt_begin, sizeof e->tab_dt_begin);
+  } else {
+    e->tables_valid = false;
+    gc::fill_tables(table->addresses, table->counts, table->dtypes, n, e->h_staging, c->P);
+    if (sz.tables) GC_CUDA_TRY(cudaMemcpyAsync(e->d_tables, e->h_staging, sz.tables, cudaMemcpyHostToDevice, c->s));
+    e->tab_addr.assign(table->addresses, table->addresses + un);
+    e->tab_count.assign(table->counts, table->counts + un);
+    e->tab_dtype.assign(table->dtypes, table->dtypes + un);
+    std::memcpy(e->tab_dt_begin, c->P.dt_begin, sizeof e->tab_dt_begin);
+    e->tables_valid = true;
   }
   return GC_OK;
 }
 
 
 // Copies the result block to the host and waits.
-int finish_sync(gc_engine* e, const Call& c) {
-  GC_CUDA_TRY(cudaMemcpyAsync(e->h_result, e->d_result, c.result_bytes, cudaMemcpyDeviceToHost, c.s));
+int finish_sync(gc_engine* e, Call& c) {
+  GC_QUEUED_TRY(c, cudaMemcpyAsync(e->h_result, e->d_result, c.result_bytes, cudaMemcpyDeviceToHost, c.s));
   GC_CUDA_TRY(cudaStreamSynchronize(c.s));
   return GC_OK;
 }
@@ -266,7 +289,7 @@ int run_clamp(gc_engine* e, const gc_tensor_table* table, int64_t nchunks, doubl
   P.lobf = round_f64_small(a32, 8, 7);
   P.hibf = round_f64_small(b32, 8, 7);
   const cudaError_t le = gc::launch_clip_value(P, c.D, kGridCap, c.s);
-  if (le != cudaSuccess) return launch_failed(c, le);
+  if (le != cudaSuccess) return queued_fail(c, le, "kernel launch");
   if (int rc = finish_sync(e, c)) return rc;
   if (clipped) *clipped = res_count(e, 0);
   if (nonfinite) *nonfinite = res_count(e, 1);
@@ -281,7 +304,7 @@ int launch_norm_pass(Call& c, gc::PKind pk, double p) {
   c.P.policy = GC_NONFINITE_PROPAGATE;
   c.P.semantics = GC_SEMANTICS_TORCH;
   const cudaError_t le = gc::launch_norms(c.P, c.D, kGridCap, c.s);
-  if (le != cudaSuccess) return launch_failed(c, le);
+  if (le != cudaSuccess) return queued_fail(c, le, "kernel launch");
   return GC_OK;
 }
 
@@ -345,6 +368,13 @@ gc_status gc_probe(int32_t* device_count, int32_t* cuda_error) {
 
 #define GC_RET(expr) return static_cast<gc_status>(expr)
 
+// The status of a pass; after a CUDA failure the device copy of the tables may never have arrived (a copy
+// dropped with a lost context), so the table cache is forgotten: the next call copies the tables again.
+static gc_status pass_status(gc_engine* e, int rc) {
+  if (rc == GC_ERR_CUDA || rc == GC_ERR_OUT_OF_MEMORY) e->tables_valid = false;
+  return static_cast<gc_status>(rc);
+}
+
 static int device_alloc(int64_t bytes, int64_t* out_address) {
   if (!out_address) return fail(GC_ERR_INVALID_ARGUMENT, "gc_device_alloc: out_address is NULL");
   if (bytes < 0) return fail(GC_ERR_INVALID_ARGUMENT, "gc_device_alloc: negative size %lld", static_cast<long long>(bytes));
@@ -380,6 +410,30 @@ gc_status gc_memcpy(int64_t dst, int64_t src, int64_t bytes, gc_copy_kind kind, 
   GC_RET(memcpy_impl(dst, src, bytes, static_cast<int32_t>(kind), stream));
 }
 
+static int stream_create(int64_t* out_stream) {
+  if (!out_stream) return fail(GC_ERR_INVALID_ARGUMENT, "gc_stream_create: out_stream is NULL");
+  *out_stream = 0;
+  cudaStream_t s = nullptr;
+  GC_CUDA_TRY(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  *out_stream = static_cast<int64_t>(reinterpret_cast<intptr_t>(s));
+  return GC_OK;
+}
+gc_status gc_stream_create(int64_t* out_stream) { GC_RET(stream_create(out_stream)); }
+
+static int stream_destroy(int64_t stream) {
+  if (stream == 0) return fail(GC_ERR_INVALID_ARGUMENT, "gc_stream_destroy: stream 0 is the default stream");
+  GC_CUDA_TRY(cudaStreamDestroy(as_stream(stream)));
+  return GC_OK;
+}
+gc_status gc_stream_destroy(int64_t stream) { GC_RET(stream_destroy(stream)); }
+
+static int stream_wait_event(int64_t stream, int64_t event) {
+  if (event == 0) return fail(GC_ERR_INVALID_ARGUMENT, "gc_stream_wait_event: event is 0 (NULL)");
+  GC_CUDA_TRY(cudaStreamWaitEvent(as_stream(stream), reinterpret_cast<cudaEvent_t>(static_cast<intptr_t>(event)), 0));
+  return GC_OK;
+}
+gc_status gc_stream_wait_event(int64_t stream, int64_t event) { GC_RET(stream_wait_event(stream, event)); }
+
 gc_status gc_engine_create(gc_engine** out) {
   if (!out) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_engine_create: out is NULL"));
   *out = new (std::nothrow) gc_engine();
@@ -414,7 +468,7 @@ gc_status gc_count_nonfinite(gc_engine* e, const gc_tensor_table* table, int64_t
   if (int rc = validate_table("gc_count_nonfinite", table, &nchunks)) GC_RET(rc);
   // the clamp pass with bounds -inf, +inf: no element is below or above them, so nothing is written
   const double inf = std::numeric_limits<double>::infinity();
-  GC_RET(run_clamp(e, table, nchunks, -inf, inf, stream, nullptr, &out->nonfinite_elements));
+  return pass_status(e, run_clamp(e, table, nchunks, -inf, inf, stream, nullptr, &out->nonfinite_elements));
 }
 
 gc_status gc_clamp(gc_engine* e, const gc_tensor_table* table, double lo, double hi, int64_t stream, gc_clamp_result* out) {
@@ -424,7 +478,7 @@ gc_status gc_clamp(gc_engine* e, const gc_tensor_table* table, double lo, double
   if (lo > hi) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_clamp: lo > hi (lo = %g, hi = %g)", lo, hi));
   int64_t nchunks = 0;
   if (int rc = validate_table("gc_clamp", table, &nchunks)) GC_RET(rc);
-  GC_RET(run_clamp(e, table, nchunks, lo, hi, stream, &out->clipped_elements, &out->nonfinite_elements));
+  return pass_status(e, run_clamp(e, table, nchunks, lo, hi, stream, &out->clipped_elements, &out->nonfinite_elements));
 }
 
 static int norms_impl(gc_engine* e, const gc_tensor_table* table, int32_t kind, double p, int64_t stream, gc_norms_result* out) {
@@ -440,17 +494,18 @@ static int norms_impl(gc_engine* e, const gc_tensor_table* table, int32_t kind, 
   // general p: launch_norms runs the max pass (m_t in D.tmax, the non-finite counts), then pow(|x| / m_t, p)
   if (int rc = launch_norm_pass(c, pk, p)) return rc;
   if (pk == gc::PK_GEN && n > 0 && out->tensor_max_abs)
-    GC_CUDA_TRY(cudaMemcpyAsync(out->tensor_max_abs, c.D.tmax, static_cast<size_t>(n) * 8, cudaMemcpyDeviceToHost, c.s));
+    GC_QUEUED_TRY(c, cudaMemcpyAsync(out->tensor_max_abs, c.D.tmax, static_cast<size_t>(n) * 8, cudaMemcpyDeviceToHost, c.s));
   if (nchunks > 0 && out->chunk_sums)
-    GC_CUDA_TRY(cudaMemcpyAsync(out->chunk_sums, c.D.partial, static_cast<size_t>(nchunks) * 8, cudaMemcpyDeviceToHost, c.s));
+    GC_QUEUED_TRY(c, cudaMemcpyAsync(out->chunk_sums, c.D.partial, static_cast<size_t>(nchunks) * 8, cudaMemcpyDeviceToHost, c.s));
   if (n > 0 && out->tensor_sums)
-    GC_CUDA_TRY(cudaMemcpyAsync(out->tensor_sums, c.D.tsum, static_cast<size_t>(n) * 8, cudaMemcpyDeviceToHost, c.s));
+    GC_QUEUED_TRY(c, cudaMemcpyAsync(out->tensor_sums, c.D.tsum, static_cast<size_t>(n) * 8, cudaMemcpyDeviceToHost, c.s));
   if (int rc = finish_sync(e, c)) return rc;
   out->nonfinite_elements = res_count(e, 1);
   return GC_OK;
 }
 gc_status gc_norms(gc_engine* e, const gc_tensor_table* table, gc_norm_kind kind, double p, int64_t stream, gc_norms_result* out) {
-  GC_RET(norms_impl(e, table, static_cast<int32_t>(kind), p, stream, out));
+  if (!e) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_norms: engine is NULL"));
+  return pass_status(e, norms_impl(e, table, static_cast<int32_t>(kind), p, stream, out));
 }
 
 static double applied_scale(double s, int32_t dtype) { return dtype == GC_FLOAT64 ? s : static_cast<double>(static_cast<float>(s)); }
@@ -473,14 +528,15 @@ static int scale_impl(gc_engine* e, const gc_tensor_table* table, const double* 
   // the result block as the scale kernel reads it: status ok, scales[n]
   std::memset(e->h_result, 0, c.result_bytes);
   std::memcpy(e->h_result + gc::kResNorms + 8 * n, tensor_scales, static_cast<size_t>(n) * sizeof(double));
-  GC_CUDA_TRY(cudaMemcpyAsync(e->d_result, e->h_result, c.result_bytes, cudaMemcpyHostToDevice, c.s));
+  GC_QUEUED_TRY(c, cudaMemcpyAsync(e->d_result, e->h_result, c.result_bytes, cudaMemcpyHostToDevice, c.s));
   const cudaError_t le = gc::launch_scale(c.P, c.D, kGridCap, c.s);
-  if (le != cudaSuccess) return launch_failed(c, le);
+  if (le != cudaSuccess) return queued_fail(c, le, "kernel launch");
   GC_CUDA_TRY(cudaStreamSynchronize(c.s));
   return GC_OK;
 }
 gc_status gc_scale(gc_engine* e, const gc_tensor_table* table, const double* tensor_scales, int64_t stream, gc_scale_result* out) {
-  GC_RET(scale_impl(e, table, tensor_scales, stream, out));
+  if (!e) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_scale: engine is NULL"));
+  return pass_status(e, scale_impl(e, table, tensor_scales, stream, out));
 }
 
 static int clip_global_impl(gc_engine* e, const gc_tensor_table* table, int32_t kind, double max_norm, int32_t semantics,
@@ -510,25 +566,26 @@ static int clip_global_impl(gc_engine* e, const gc_tensor_table* table, int32_t 
   c.P.policy = policy;
   c.P.max_norm = max_norm;
   const cudaError_t le = gc::launch_norms(c.P, c.D, kGridCap, c.s);
-  if (le != cudaSuccess) return launch_failed(c, le);
-  GC_CUDA_TRY(cudaMemcpyAsync(e->h_result, e->d_result, c.result_bytes, cudaMemcpyDeviceToHost, c.s));
-  e->res_n = table->n;
-  e->has_result = true;
+  if (le != cudaSuccess) return queued_fail(c, le, "kernel launch");
+  GC_QUEUED_TRY(c, cudaMemcpyAsync(e->h_result, e->d_result, c.result_bytes, cudaMemcpyDeviceToHost, c.s));
   if (async) {
-#ifndef GC_EMULATED
-    if (!e->done) GC_CUDA_TRY(cudaEventCreateWithFlags(&e->done, cudaEventDisableTiming));
-    GC_CUDA_TRY(cudaEventRecord(e->done, c.s));
+    if (!e->done) GC_QUEUED_TRY(c, cudaEventCreateWithFlags(&e->done, cudaEventDisableTiming));
+    GC_QUEUED_TRY(c, cudaEventRecord(e->done, c.s));
+    e->res_n = table->n;
+    e->has_result = true;
     e->pending = true;
-#endif
     return GC_OK;
   }
-  GC_CUDA_TRY(cudaStreamSynchronize(c.s));
+  GC_CUDA_TRY(cudaStreamSynchronize(c.s));  // a failed wait leaves has_result false: the block was never completed
+  e->res_n = table->n;
+  e->has_result = true;
   unpack_global(e, out);
   return global_status(e);
 }
 gc_status gc_clip_global_norm(gc_engine* e, const gc_tensor_table* table, gc_norm_kind kind, double max_norm, gc_semantics semantics,
                               gc_nonfinite_policy policy, int64_t stream, int32_t flags, gc_global_clip_result* out) {
-  GC_RET(clip_global_impl(e, table, static_cast<int32_t>(kind), max_norm, static_cast<int32_t>(semantics), static_cast<int32_t>(policy),
+  if (!e) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_clip_global_norm: engine is NULL"));
+  return pass_status(e, clip_global_impl(e, table, static_cast<int32_t>(kind), max_norm, static_cast<int32_t>(semantics), static_cast<int32_t>(policy),
                           stream, flags, out));
 }
 
@@ -540,6 +597,9 @@ static int wait_impl(gc_engine* e, gc_global_clip_result* out) {
   unpack_global(e, out);
   return global_status(e);
 }
-gc_status gc_clip_global_norm_wait(gc_engine* e, gc_global_clip_result* out) { GC_RET(wait_impl(e, out)); }
+gc_status gc_clip_global_norm_wait(gc_engine* e, gc_global_clip_result* out) {
+  if (!e) GC_RET(fail(GC_ERR_INVALID_ARGUMENT, "gc_clip_global_norm_wait: engine is NULL"));
+  return pass_status(e, wait_impl(e, out));
+}
 
 }  // extern "C"

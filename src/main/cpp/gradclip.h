@@ -106,8 +106,31 @@ GC_API gc_status gc_probe(int32_t* device_count, int32_t* cuda_error);
 GC_API gc_status gc_device_alloc(int64_t bytes, int64_t* out_address);
 /** Frees memory from gc_device_alloc; address 0 is a no-op. */
 GC_API gc_status gc_device_free(int64_t address);
-/** Copies `bytes`, ordered on `stream`, synchronous with respect to the host. */
+/**
+ * Copies `bytes`, ordered on `stream` (after the work already queued there), synchronous with respect to the
+ * host. Pass the stream the clips run on: a copy on stream 0 is NOT ordered after a clip queued on a
+ * non-blocking stream (and may read the gradients before the clip wrote them).
+ */
 GC_API gc_status gc_memcpy(int64_t dst, int64_t src, int64_t bytes, gc_copy_kind kind, int64_t stream);
+
+/**
+ * A non-blocking stream (cudaStreamCreateWithFlags(cudaStreamNonBlocking)) on the current device, as int64, for
+ * callers that have no framework stream (benchmarks, tests; emulated: a stream of the emulated runtime).
+ * Destroy it with gc_stream_destroy (the work queued on it still completes).
+ */
+GC_API gc_status gc_stream_create(int64_t* out_stream);
+GC_API gc_status gc_stream_destroy(int64_t stream);
+
+/**
+ * "Gradients ready": work queued on `stream` after this call waits until `event` has completed
+ * (cudaStreamWaitEvent(stream, event, 0)); returns without waiting on the host. `event` is a cudaEvent_t as
+ * int64 that the caller recorded on the stream that produced the gradients (for example the framework's
+ * backward stream) after the last write. READ THIS: the default stream 0 does NOT order gradclip after work
+ * on a framework's non-blocking streams, and neither does a different stream; without this wait (or
+ * running on the framework's own stream) a clip can read gradients that are still being written.
+ * GC_ERR_INVALID_ARGUMENT if event is 0; GC_ERR_CUDA (with the CUDA error) if CUDA refuses the handles.
+ */
+GC_API gc_status gc_stream_wait_event(int64_t stream, int64_t event);
 
 /** Workspace (device slots, tables, pinned result buffer) reused across calls, grown on demand. */
 typedef struct gc_engine gc_engine;

@@ -3,6 +3,7 @@ package dev.gradclip;
 import dev.gradclip.backend.Backends;
 import dev.gradclip.backend.ClampCounts;
 import dev.gradclip.backend.ClipBackend;
+import dev.gradclip.backend.DeviceMemory;
 import dev.gradclip.backend.GlobalClipResult;
 import dev.gradclip.backend.PendingGlobalClip;
 import java.util.Arrays;
@@ -24,6 +25,10 @@ import org.bytedeco.javacpp.Pointer;
  *
  * Every operation validates all of its input before touching any tensor: a bad argument, a closed
  * buffer or a tensor the backend cannot reach throws with a message naming it, and nothing is modified.
+ * A failure of the device (CUDA, or the emulated runtime) throws {@link IllegalStateException} naming the
+ * call and the CUDA error ({@link OutOfMemoryError} for an allocation); after a sticky error the message says
+ * "the CUDA context is lost": every later CUDA call of the process fails, and the process must restart its
+ * CUDA work. A failed wait never yields a stale result.
  * A Clipper is safe to use from one thread at a time.
  *
  * <p>It is not thread-safe: threads sharing one clipper must not run operations at the same time
@@ -52,7 +57,10 @@ public final class Clipper implements AutoCloseable {
     }
 
     /**
-     * A clipper on {@code requested}; AUTO picks CUDA when a GPU and driver are present, else CPU.
+     * A clipper on {@code requested}. AUTO with a GPU and driver present runs each gradient set where its
+     * tensors live: a set with a tensor in device memory ({@link Tensor#onDevice}, {@link DeviceBuffer}) on
+     * CUDA, a set of host tensors (arrays, buffers, native memory) on the CPU, in place (CUDA would copy each
+     * tensor to the GPU and back per call); without a GPU, AUTO is the CPU.
      *
      * @param requested the backend to open
      * @return an open clipper on that backend
@@ -78,7 +86,10 @@ public final class Clipper implements AutoCloseable {
         return Backends.statuses();
     }
 
-    /** {@return the backend this clipper runs on} */
+    /**
+     * {@return the backend this clipper runs on: CPU, CUDA or EMULATED, or AUTO when it runs each set where
+     * its tensors live} See {@link #create(Backend)}; each {@link ClipReport#backend()} names the one that ran.
+     */
     public Backend backend() {
         return backend.kind();
     }
@@ -108,24 +119,25 @@ public final class Clipper implements AutoCloseable {
     public ClipReport clipByValue(GradientSet grads, ValueClip clip) {
         Objects.requireNonNull(clip, "value clip is null");
         try (Pinned pinned = prepare(grads)) {
+            ClipBackend b = pinned.backend;
             NonFinitePolicy policy = clip.nonFinite();
             if (policy != NonFinitePolicy.PROPAGATE) {
-                long nonFinite = backend.countNonFinite(grads);
+                long nonFinite = b.countNonFinite(grads);
                 if (nonFinite > 0) {
-                    ClipReport report = valueReport(grads, 0, nonFinite, policy == NonFinitePolicy.SKIP);
+                    ClipReport report = valueReport(b, grads, 0, nonFinite, policy == NonFinitePolicy.SKIP);
                     if (policy == NonFinitePolicy.ERROR) {
                         throw new NonFiniteGradientException(nonFinite + " non-finite gradient element(s); nothing was clipped", report);
                     }
                     return report;
                 }
             }
-            ClampCounts counts = backend.clamp(grads, clip.min(), clip.max());
-            return valueReport(grads, counts.clipped(), counts.nonFinite(), false);
+            ClampCounts counts = b.clamp(grads, clip.min(), clip.max());
+            return valueReport(b, grads, counts.clipped(), counts.nonFinite(), false);
         }
     }
 
-    private ClipReport valueReport(GradientSet grads, long clipped, long nonFinite, boolean skipped) {
-        return new ClipReport(Operation.CLIP_VALUE, name(), null, false, Double.NaN, new double[0], 1.0, filled(grads.size(), 1.0),
+    private static ClipReport valueReport(ClipBackend b, GradientSet grads, long clipped, long nonFinite, boolean skipped) {
+        return new ClipReport(Operation.CLIP_VALUE, name(b), null, false, Double.NaN, new double[0], 1.0, filled(grads.size(), 1.0),
                 clipped, nonFinite, grads.totalElements(), skipped);
     }
 
@@ -149,8 +161,8 @@ public final class Clipper implements AutoCloseable {
         Objects.requireNonNull(normType, "norm type is null");
         Objects.requireNonNull(policy, "nonFinite policy is null");
         try (Pinned pinned = prepare(grads)) {
-            NormPartials n = backend.norms(grads, normType);
-            ClipReport report = new ClipReport(Operation.NORMS, name(), normType, true, n.totalNorm(), n.tensorNorms(), 1.0,
+            NormPartials n = pinned.backend.norms(grads, normType);
+            ClipReport report = new ClipReport(Operation.NORMS, name(pinned.backend), normType, true, n.totalNorm(), n.tensorNorms(), 1.0,
                     filled(grads.size(), 1.0), 0, n.nonFiniteElements(), grads.totalElements(), false);
             if (policy == NonFinitePolicy.ERROR && !Double.isFinite(n.totalNorm())) {
                 throw new NonFiniteGradientException("total " + normType + "-norm is " + n.totalNorm(), report);
@@ -193,7 +205,7 @@ public final class Clipper implements AutoCloseable {
     public NormPartials partials(GradientSet grads, NormType normType) {
         Objects.requireNonNull(normType, "norm type is null");
         try (Pinned pinned = prepare(grads)) {
-            return backend.norms(grads, normType);
+            return pinned.backend.norms(grads, normType);
         }
     }
 
@@ -216,8 +228,8 @@ public final class Clipper implements AutoCloseable {
     public ClipReport clipByNorm(GradientSet grads, NormClip clip) {
         Objects.requireNonNull(clip, "norm clip is null");
         try (Pinned pinned = prepare(grads)) {
-            NormPartials n = backend.norms(grads, clip.normType());
-            return perTensor(grads, n, Operation.CLIP_NORM, clip.normType(), clip.nonFinite(),
+            NormPartials n = pinned.backend.norms(grads, clip.normType());
+            return perTensor(pinned.backend, grads, n, Operation.CLIP_NORM, clip.normType(), clip.nonFinite(),
                     norm -> clip.semantics().scale(norm, clip.maxNorm()));
         }
     }
@@ -241,8 +253,8 @@ public final class Clipper implements AutoCloseable {
     public ClipReport clipByGlobalNorm(GradientSet grads, NormClip clip) {
         Objects.requireNonNull(clip, "norm clip is null");
         try (Pinned pinned = prepare(grads)) {
-            NormPartials n = backend.norms(grads, clip.normType());
-            return global(grads, clip, Operation.CLIP_GLOBAL_NORM, n.totalNorm(), n.tensorNorms(), n.nonFiniteElements());
+            NormPartials n = pinned.backend.norms(grads, clip.normType());
+            return global(pinned.backend, grads, clip, Operation.CLIP_GLOBAL_NORM, n.totalNorm(), n.tensorNorms(), n.nonFiniteElements());
         }
     }
 
@@ -266,7 +278,7 @@ public final class Clipper implements AutoCloseable {
     public ClipReport clipWithTotalNorm(GradientSet grads, NormClip clip, double totalNorm) {
         Objects.requireNonNull(clip, "norm clip is null");
         try (Pinned pinned = prepare(grads)) {
-            return global(grads, clip, Operation.CLIP_GLOBAL_NORM, totalNorm, filled(grads.size(), Double.NaN), 0);
+            return global(pinned.backend, grads, clip, Operation.CLIP_GLOBAL_NORM, totalNorm, filled(grads.size(), Double.NaN), 0);
         }
     }
 
@@ -299,8 +311,8 @@ public final class Clipper implements AutoCloseable {
             min = Math.min(min, f[t]);
         }
         try (Pinned pinned = prepare(grads)) {
-            long written = backend.scale(grads, f);
-            return new ClipReport(Operation.SCALE, name(), null, false, Double.NaN, new double[0], min, f, written, 0,
+            long written = pinned.backend.scale(grads, f);
+            return new ClipReport(Operation.SCALE, name(pinned.backend), null, false, Double.NaN, new double[0], min, f, written, 0,
                     grads.totalElements(), false);
         }
     }
@@ -354,18 +366,19 @@ public final class Clipper implements AutoCloseable {
     public PendingReport clipByGlobalNormAsync(GradientSet grads, NormClip clip) {
         Objects.requireNonNull(clip, "norm clip is null");
         try (Pinned pinned = prepare(grads)) {
-            if (!backend.supportsFusedGlobalNorm(grads, clip)) {
+            ClipBackend b = pinned.backend;
+            if (!b.supportsFusedGlobalNorm(grads, clip)) {
                 return PendingReport.completed(clipByGlobalNorm(grads, clip));
             }
-            PendingGlobalClip pending = backend.clipByGlobalNormFused(grads, clip);
-            return new PendingReport(() -> fusedReport(grads, clip, pending.await()), pending::isDone);
+            PendingGlobalClip pending = b.clipByGlobalNormFused(grads, clip);
+            return new PendingReport(() -> fusedReport(b, grads, clip, pending.await()), pending::isDone);
         }
     }
 
-    private ClipReport fusedReport(GradientSet grads, NormClip clip, GlobalClipResult r) {
+    private static ClipReport fusedReport(ClipBackend b, GradientSet grads, NormClip clip, GlobalClipResult r) {
         int n = grads.size();
         boolean skip = r.stopped() && clip.nonFinite() == NonFinitePolicy.SKIP;
-        ClipReport report = new ClipReport(Operation.CLIP_GLOBAL_NORM, name(), clip.normType(), true, r.totalNorm(),
+        ClipReport report = new ClipReport(Operation.CLIP_GLOBAL_NORM, name(b), clip.normType(), true, r.totalNorm(),
                 r.tensorNorms(), r.stopped() ? 1.0 : r.scale(), filled(n, r.stopped() ? 1.0 : r.scale()), r.writtenElements(),
                 r.nonFiniteElements(), grads.totalElements(), skip);
         if (r.stopped() && clip.nonFinite() == NonFinitePolicy.ERROR) {
@@ -382,14 +395,15 @@ public final class Clipper implements AutoCloseable {
     }
 
     /** Decides by the policy on N and the scale, then applies one scale to every tensor. */
-    private ClipReport global(GradientSet grads, NormClip clip, Operation op, double total, double[] tensorNorms, long nonFinite) {
+    private static ClipReport global(ClipBackend b, GradientSet grads, NormClip clip, Operation op, double total, double[] tensorNorms,
+                                     long nonFinite) {
         double s = clip.semantics().scale(total, clip.maxNorm());
-        return applyScales(grads, op, clip.normType(), total, tensorNorms, nonFinite, s, filled(grads.size(), s),
+        return applyScales(b, grads, op, clip.normType(), total, tensorNorms, nonFinite, s, filled(grads.size(), s),
                 clip.nonFinite(), problem(clip.normType(), total, s));
     }
 
-    private ClipReport perTensor(GradientSet grads, NormPartials n, Operation op, NormType p, NonFinitePolicy policy,
-                                 DoubleUnaryOperator rule) {
+    private static ClipReport perTensor(ClipBackend b, GradientSet grads, NormPartials n, Operation op, NormType p,
+                                        NonFinitePolicy policy, DoubleUnaryOperator rule) {
         double[] norms = n.tensorNorms();
         double[] scales = new double[norms.length];
         double min = scales.length == 0 ? 1.0 : Double.POSITIVE_INFINITY;
@@ -401,25 +415,26 @@ public final class Clipper implements AutoCloseable {
                 problem = "tensor " + t + " has " + p + "-norm " + norms[t] + (Double.isFinite(norms[t]) ? " and a NaN scale" : "");
             }
         }
-        return applyScales(grads, op, p, n.totalNorm(), norms, n.nonFiniteElements(), min, scales, policy, problem);
+        return applyScales(b, grads, op, p, n.totalNorm(), norms, n.nonFiniteElements(), min, scales, policy, problem);
     }
 
-    private ClipReport applyScales(GradientSet grads, Operation op, NormType p, double total, double[] tensorNorms, long nonFinite,
-                                   double scale, double[] scales, NonFinitePolicy policy, String problem) {
+    private static ClipReport applyScales(ClipBackend b, GradientSet grads, Operation op, NormType p, double total,
+                                          double[] tensorNorms, long nonFinite, double scale, double[] scales, NonFinitePolicy policy,
+                                          String problem) {
         if (problem != null && policy != NonFinitePolicy.PROPAGATE) {
-            ClipReport report = new ClipReport(op, name(), p, true, total, tensorNorms, 1.0, filled(grads.size(), 1.0), 0, nonFinite,
+            ClipReport report = new ClipReport(op, name(b), p, true, total, tensorNorms, 1.0, filled(grads.size(), 1.0), 0, nonFinite,
                     grads.totalElements(), policy == NonFinitePolicy.SKIP);
             if (policy == NonFinitePolicy.ERROR) {
                 throw new NonFiniteGradientException(problem + "; nothing was scaled", report);
             }
             return report;
         }
-        long written = backend.scale(grads, scales);
-        return new ClipReport(op, name(), p, true, total, tensorNorms, scale, scales, written, nonFinite, grads.totalElements(), false);
+        long written = b.scale(grads, scales);
+        return new ClipReport(op, name(b), p, true, total, tensorNorms, scale, scales, written, nonFinite, grads.totalElements(), false);
     }
 
-    private String name() {
-        return backend.kind().cliName();
+    private static String name(ClipBackend b) {
+        return b.kind().cliName();
     }
 
     private static double[] filled(int n, double v) {
@@ -429,13 +444,18 @@ public final class Clipper implements AutoCloseable {
     }
 
     /**
-     * Runs later operations on the CUDA stream {@code cudaStream} (a {@code cudaStream_t}, as an address;
-     * 0 is the default stream). Only the CUDA backend has streams; the others accept only 0.
+     * Runs later operations, and the copies of this clipper's {@link DeviceBuffer}s, on the CUDA stream
+     * {@code cudaStream} (a {@code cudaStream_t}, as an address; 0 is the default stream). Only the CUDA
+     * backend has streams (the emulated backend takes the emulated runtime's, for tests); the others accept
+     * only 0. <b>Pass the framework's current stream</b>: the default stream 0 is not ordered after work on
+     * a framework's non-blocking streams (PyTorch's included), so a clip on stream 0 may read gradients the
+     * backward pass is still writing; or record an event after the backward pass and call
+     * {@link #waitFor(long)}.
      *
      * @param cudaStream the stream's address, or 0 for the default stream
      * @return this clipper
      * @throws IllegalStateException if this clipper is closed
-     * @throws IllegalArgumentException if {@code cudaStream} is not 0 and the backend is not CUDA
+     * @throws IllegalArgumentException if {@code cudaStream} is not 0 and the backend has no CUDA streams
      */
     public Clipper onStream(long cudaStream) {
         if (closed) throw new IllegalStateException("Clipper is closed");
@@ -457,6 +477,31 @@ public final class Clipper implements AutoCloseable {
     }
 
     /**
+     * "Gradients ready": the operations queued on this clipper's stream after this call wait on the device
+     * until {@code cudaEvent} (a {@code cudaEvent_t} as an address) has completed:
+     * {@code cudaStreamWaitEvent(stream, cudaEvent, 0)}. The host does not wait. Record the event on the
+     * stream that wrote the gradients (the framework's backward stream) after the last write, then call this
+     * before the clip. <b>Needed whenever the clip does not run on that same stream</b>: neither the default
+     * stream 0 nor another stream is ordered after a framework's non-blocking streams. The wait binds to the
+     * stream current at this call ({@link #onStream}). Only the CUDA backend (and the emulated one, with the
+     * emulated runtime's events) has events.
+     *
+     * @throws IllegalArgumentException if {@code cudaEvent} is 0 or the backend has no events
+     * @throws IllegalStateException if CUDA refuses the stream or event (the message names the CUDA error)
+     */
+    public Clipper waitFor(long cudaEvent) {
+        if (closed) throw new IllegalStateException("Clipper is closed");
+        backend.waitForEvent(cudaEvent);
+        return this;
+    }
+
+    /** {@link #waitFor(long)} with a JavaCPP presets event ({@code cudaEvent_t} / {@code CUevent_st}). */
+    public Clipper waitFor(Pointer cudaEvent) {
+        Objects.requireNonNull(cudaEvent, "event is null");
+        return waitFor(cudaEvent.address());
+    }
+
+    /**
      * Allocates {@code count} elements in this backend's device memory (CUDA: GPU memory; EMULATED: host
      * memory the emulated kernels read directly), through gradclip's own C API. Its {@link DeviceBuffer#tensor()}
      * is clipped in place without staging. Close it to free the memory; it stays valid after this clipper
@@ -473,7 +518,8 @@ public final class Clipper implements AutoCloseable {
     public DeviceBuffer allocate(DType dtype, long count) {
         if (closed) throw new IllegalStateException("Clipper is closed");
         Objects.requireNonNull(dtype, "dtype is null");
-        return new DeviceBuffer(backend.deviceMemory(), backend.kind(), dtype, count);
+        DeviceMemory memory = backend.deviceMemory();
+        return new DeviceBuffer(memory, memory.kind(), dtype, count);
     }
 
     /**
@@ -496,8 +542,8 @@ public final class Clipper implements AutoCloseable {
         Objects.requireNonNull(normType, "norm type is null");
         Objects.requireNonNull(policy, "nonFinite policy is null");
         try (Pinned pinned = prepare(grads)) {
-            NormPartials n = backend.norms(grads, normType);
-            return perTensor(grads, n, Operation.RENORMALIZE, normType, policy, Semantics::renormalizeScale);
+            NormPartials n = pinned.backend.norms(grads, normType);
+            return perTensor(pinned.backend, grads, n, Operation.RENORMALIZE, normType, policy, Semantics::renormalizeScale);
         }
     }
 
@@ -509,7 +555,7 @@ public final class Clipper implements AutoCloseable {
     private Pinned prepare(GradientSet grads) {
         if (closed) throw new IllegalStateException("Clipper is closed");
         Objects.requireNonNull(grads, "gradient set is null");
-        Pinned pinned = new Pinned(grads.size());
+        Pinned pinned = new Pinned(grads.size(), backend.forSet(grads));
         try {
             for (int i = 0; i < grads.size(); i++) {
                 MemoryGuard g = Tensor.guardOf(grads.get(i));
@@ -521,7 +567,7 @@ public final class Clipper implements AutoCloseable {
                 pinned.add(g);
             }
             grads.checkAccessible();
-            backend.checkSupported(grads);
+            pinned.backend.checkSupported(grads);
         } catch (RuntimeException e) {
             pinned.close();
             throw e;
@@ -529,13 +575,15 @@ public final class Clipper implements AutoCloseable {
         return pinned;
     }
 
-    /** The guards pinned for one operation. */
+    /** The guards pinned for one operation, and the backend that runs it ({@link ClipBackend#forSet}). */
     private static final class Pinned implements AutoCloseable {
         private final MemoryGuard[] guards;
+        private final ClipBackend backend;
         private int count;
 
-        Pinned(int capacity) {
+        Pinned(int capacity, ClipBackend backend) {
             guards = new MemoryGuard[capacity];
+            this.backend = backend;
         }
 
         void add(MemoryGuard g) {

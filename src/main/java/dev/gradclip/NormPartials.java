@@ -24,6 +24,9 @@ import org.jspecify.annotations.Nullable;
  *       ({@code M} itself when it is 0, NaN or ∞), which never overflows for finite data.
  * </ul>
  * p = 1, 2, ∞ are bitwise identical on every backend; a general p is within a few ulp (pow differs).
+ * A partial, sum, maximum or norm that is NaN is the canonical quiet NaN ({@link Double#NaN}): which of
+ * several NaN inputs a sum returns depends on operand order, SIMD path and hardware, so NaNs carry no
+ * payload here.
  */
 public final class NormPartials {
     private final NormType normType;
@@ -111,8 +114,17 @@ public final class NormPartials {
         if (chunkSums.length != chunks) {
             throw new IllegalArgumentException(chunkSums.length + " chunk sums for " + chunks + " chunks");
         }
-        return new NormPartials(normType, chunkSums.clone(), first, tensorSums.clone(), maxAbs == null ? null : maxAbs.clone(),
-                nonFiniteElements);
+        return new NormPartials(normType, canonicalNaNs(chunkSums), first, canonicalNaNs(tensorSums),
+                maxAbs == null ? null : canonicalNaNs(maxAbs), nonFiniteElements);
+    }
+
+    /** A copy of {@code v} with every NaN replaced by the canonical quiet NaN. */
+    private static double[] canonicalNaNs(double[] v) {
+        double[] c = v.clone();
+        for (int i = 0; i < c.length; i++) {
+            if (Double.isNaN(c[i])) c[i] = Double.NaN;
+        }
+        return c;
     }
 
     private static boolean isGeneral(NormType p) {

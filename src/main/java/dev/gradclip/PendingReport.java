@@ -45,6 +45,8 @@ public final class PendingReport {
      * @return the report of the operation
      * @throws NonFiniteGradientException under {@link NonFinitePolicy#ERROR} when the norm was not finite
      *     (the device wrote nothing)
+     * @throws IllegalStateException when the device failed (the message names the call and the CUDA error;
+     *     "the CUDA context is lost" after a sticky error); no stale result is ever returned
      */
     public synchronized ClipReport get() {
         if (source != null) {

@@ -34,7 +34,10 @@ public final class Backends {
         return list;
     }
 
-    /** Opens {@code requested}; AUTO picks CUDA when available, else the CPU (logged). */
+    /**
+     * Opens {@code requested} (logged). AUTO: with CUDA available, an {@link AutoBackend} that runs each set where
+     * its tensors live (device tensors on CUDA, host tensors on the CPU); without CUDA, the CPU.
+     */
     public static Selection open(Backend requested) {
         Selection s = select(requested);
         LOG.log(System.Logger.Level.DEBUG, "gradclip backend " + s.backend().kind().cliName() + " (" + s.reason() + ")");
@@ -48,7 +51,8 @@ public final class Backends {
             case AUTO: {
                 BackendStatus cuda = NativeBackends.status(Backend.CUDA);
                 if (cuda.available()) {
-                    return new Selection(NativeBackends.open(Backend.CUDA), "AUTO: CUDA available (" + cuda.detail() + ")");
+                    return new Selection(new AutoBackend(new CpuBackend(), NativeBackends.open(Backend.CUDA)), "AUTO: CUDA available ("
+                            + cuda.detail() + "): sets with a tensor in device memory run on CUDA, sets of host tensors on the CPU");
                 }
                 return new Selection(new CpuBackend(), "AUTO: CUDA unavailable (" + cuda.detail() + "), using the CPU");
             }

@@ -67,11 +67,30 @@ public interface ClipBackend extends AutoCloseable {
         throw new IllegalStateException("the " + kind().cliName() + " backend has no device memory");
     }
 
-    /** Sets the CUDA stream (a {@code cudaStream_t} as an address; 0 = the default stream) for later passes. */
+    /**
+     * The backend that runs the passes on {@code set}: this one, or for AUTO the one where the set's tensors
+     * live ({@link AutoBackend#route}). The Clipper calls the passes on the backend returned.
+     */
+    default ClipBackend forSet(GradientSet set) {
+        return this;
+    }
+
+    /**
+     * Sets the CUDA stream (a {@code cudaStream_t} as an address; 0 = the default stream) for later passes
+     * and device-memory copies.
+     */
     default void setStream(long stream) {
         if (stream != 0) {
             throw new IllegalArgumentException("the " + kind().cliName() + " backend has no CUDA streams");
         }
+    }
+
+    /**
+     * Makes work queued on the current stream after this call wait for {@code event} (a {@code cudaEvent_t} as an
+     * address, recorded by the caller after the gradients were written): {@code cudaStreamWaitEvent}.
+     */
+    default void waitForEvent(long event) {
+        throw new IllegalArgumentException("the " + kind().cliName() + " backend has no CUDA streams or events");
     }
 
     @Override

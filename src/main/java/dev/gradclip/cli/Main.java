@@ -2,7 +2,6 @@ package dev.gradclip.cli;
 
 import dev.gradclip.Backend;
 import dev.gradclip.BackendStatus;
-import dev.gradclip.ClipReport;
 import dev.gradclip.ClipOperation;
 import dev.gradclip.Clipper;
 import dev.gradclip.DType;
@@ -19,6 +18,9 @@ import dev.gradclip.cli.npz.NpzArchive;
 import dev.gradclip.cli.npz.NpzException;
 import dev.gradclip.cli.npz.NpzReader;
 import dev.gradclip.cli.npz.NpzWriter;
+import dev.gradclip.distributed.ExchangeProvider;
+import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.Charset;
 import java.nio.file.InvalidPathException;
@@ -37,12 +39,18 @@ import java.util.regex.Pattern;
  * failure. Exit codes: 0 success, 1 internal error, 2 usage or bad input (OUT not written), 3 a
  * non-finite norm or element under {@code --nonfinite error} (OUT not written; the JSON report with
  * the measured norms and an {@code error} field is still printed).
+ *
+ * <p>With the system property {@value #STDOUT_FILE_PROPERTY} set to a file, {@link #main} writes what it
+ * would print on stdout to that file instead: bin/gradclip sets it for a clip sharded across processes,
+ * whose exchange engine (Gloo) prints to the process's stdout, and copies the file to its own stdout.
  */
 public final class Main {
     public static final int EXIT_OK = 0;
     public static final int EXIT_INTERNAL = 1;
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_NONFINITE = 3;
+    /** A file that receives what {@link #main} would print on stdout (see the class comment). */
+    public static final String STDOUT_FILE_PROPERTY = "gradclip.cli.stdout";
 
     static final String USAGE = String.join("\n",
             "usage:",
@@ -65,6 +73,15 @@ public final class Main {
             "      [--norm-type P]",
             "  --op norms          only measure norms: writes no OUT, needs no --out",
             "      [--norm-type P]",
+            "",
+            "sharded across processes (--op global-norm and norms; needs distributed/c10d, which bin/gradclip adds):",
+            "  --rank R --world-size W --rendezvous tcp://HOST:PORT [--timeout-s S]",
+            "                      this process is rank R of W; each rank passes its own IN (and OUT); the global set",
+            "                      is the ranks' archives concatenated in rank order (array names distinct across",
+            "                      ranks), and every rank gets the bits of one clip of that concatenation: the same",
+            "                      total_norm and scale, its own arrays' tensor_norms. Rank 0 listens on PORT (on",
+            "                      every interface: firewall it). A rank missing after S seconds (default 120)",
+            "                      fails every rank with exit 2, and no OUT is written.",
             "",
             "options:",
             "  --in FILE           input .npz (np.savez or np.savez_compressed) of float16/float32/float64 arrays;",
@@ -90,7 +107,7 @@ public final class Main {
     /** The --op names: {@link ClipOperation#cliName()} of each operation. */
     private static final List<String> OPS = List.of("value", "norm", "global-norm", "renormalize", "norms");
     private static final List<String> CLIP_OPTIONS = List.of("--in", "--out", "--op", "--min", "--max", "--max-norm",
-            "--norm-type", "--semantics", "--nonfinite", "--backend");
+            "--norm-type", "--semantics", "--nonfinite", "--backend", "--rank", "--world-size", "--rendezvous", "--timeout-s");
     /** A decimal number (no hex, no 'd'/'f' suffix), or inf/infinity with an optional sign. */
     private static final Pattern NUMBER = Pattern.compile(
             "[+-]?(?:(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?|inf|infinity|nan)", Pattern.CASE_INSENSITIVE);
@@ -99,8 +116,18 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        int code = run(args, System.out, System.err);
-        System.out.flush();
+        PrintStream out = System.out;
+        String file = System.getProperty(STDOUT_FILE_PROPERTY);
+        if (file != null) {
+            try {
+                out = new PrintStream(new FileOutputStream(file), true);
+            } catch (IOException e) {
+                System.err.println("gradclip: cannot open " + file + " (-D" + STDOUT_FILE_PROPERTY + ") for the report: " + e.getMessage());
+                System.exit(EXIT_INTERNAL);
+            }
+        }
+        int code = run(args, out, System.err);
+        out.flush();
         System.exit(code);
     }
 
@@ -128,6 +155,15 @@ public final class Main {
             return ReplayCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), out, err);
         }
         if (args.length > 0 && args[0].equals("clip") && ReplayCommand.hasLossScale(args)) {
+            for (String a : args) {
+                for (String n : ShardOptions.NAMES) {
+                    if (a.equals(n) || a.startsWith(n + "=")) {
+                        err.println("gradclip: --loss-scale does not apply to a clip sharded across processes (" + n + ")");
+                        err.flush();
+                        return EXIT_USAGE;
+                    }
+                }
+            }
             return ReplayCommand.clipWithLossScale(args, out, err);
         }
         try {
@@ -249,6 +285,7 @@ public final class Main {
         if (isNorms && o.containsKey("--out")) {
             throw new UsageException("--out does not apply to --op norms (it writes no archive)");
         }
+        ShardOptions sharded = ShardOptions.parse(o, op);
         Path in = path(required(o, "--in"), "--in");
         Path outPath = isNorms ? null : path(required(o, "--out"), "--out");
 
@@ -302,6 +339,7 @@ public final class Main {
         if (outPath != null) {
             checkWritable(outPath);
         }
+        ExchangeProvider provider = sharded == null ? null : ShardedClip.provider();
 
         // ---- the backend, then the input
         Clipper clipper;
@@ -325,12 +363,20 @@ public final class Main {
             }
             GradientSet grads = GradientSet.of(tensors);
 
-            ClipReport report;
+            ReportValues report;
             String error = null;
+            ShardedClip.Outcome shard = null;
             try {
-                report = clipper.apply(grads, operation);
+                if (sharded != null) {
+                    shard = ShardedClip.run(provider, sharded, clipper, grads, archive.names(), operation,
+                            settings(op, normType, normClip, policy));
+                    report = shard.values();
+                    error = shard.error();
+                } else {
+                    report = ReportValues.of(clipper.apply(grads, operation));
+                }
             } catch (NonFiniteGradientException e) {
-                report = e.report();
+                report = e.report() == null ? null : ReportValues.of(e.report());
                 error = e.getMessage();
             } catch (IllegalArgumentException e) {
                 throw new InputException(e.getMessage());
@@ -350,6 +396,13 @@ public final class Main {
                     ? reportJson(report, op, archive, normType, normClip, valueClip, policy, clipper)
                     : Json.object().put("backend", clipper.backend().cliName()).put("op", op);
             json.put("out", written ? outPath.toString() : null);
+            if (shard != null) {
+                json.put("rank", sharded.rank());
+                json.put("world_size", sharded.worldSize());
+                json.put("global_tensor_offset", shard.layout().offset());
+                json.put("global_tensor_count", shard.layout().globalCount());
+                json.put("exchange", shard.exchange());
+            }
             if (error != null) {
                 json.put("error", error);
             }
@@ -364,7 +417,18 @@ public final class Main {
         }
     }
 
-    private static Json.Obj reportJson(ClipReport r, String op, NpzArchive archive, NormType normType, NormClip normClip,
+    /**
+     * The clip options that decide the result, as one text: a sharded clip's ranks must agree on it
+     * (numbers as shortest round-trip decimals, so equal text means equal bits).
+     */
+    private static String settings(String op, NormType normType, NormClip normClip, NonFinitePolicy policy) {
+        return "--op " + op + " --norm-type " + normTypeText(normType)
+                + (normClip == null ? "" : " --max-norm " + normClip.maxNorm() + " --semantics "
+                        + normClip.semantics().name().toLowerCase(Locale.ROOT))
+                + " --nonfinite " + policy.name().toLowerCase(Locale.ROOT);
+    }
+
+    private static Json.Obj reportJson(ReportValues r, String op, NpzArchive archive, NormType normType, NormClip normClip,
                                        ValueClip valueClip, NonFinitePolicy policy, Clipper clipper) {
         Json.Obj j = Json.object();
         j.put("backend", r.backend());

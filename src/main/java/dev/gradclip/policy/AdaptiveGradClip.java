@@ -10,16 +10,25 @@ package dev.gradclip.policy;
  * </pre>
  * A unit is a row (index 0) of a tensor with at least two dimensions larger than 1 in
  * {@link UnitLayout#PYTORCH} layout (the output dimension in {@link UnitLayout#DL4J_INPUT_MAJOR}), the
- * whole tensor otherwise. The norms are the backends' canonical L2 norms of unit views (bitwise equal on
- * every backend); the factor is computed in fp64 and applied by the scale pass (rounded once to fp32
- * for fp32/fp16/bf16 storage), so for fp32, fp16 and bf16 gradients the result is within 1 ulp of
- * Optax's formula evaluated exactly. For fp64 gradients the unit norms are themselves rounded fp64 sums
- * (the squares of fp64 values are not exact), so the factor carries a few fp64 ulps: within 4 ulp on
- * the fixtures of {@code scripts/fixtures/policies.py}.
+ * whole tensor otherwise. The unit norms are the backends' canonical L2 norms of unit views (fp64 sums
+ * in the order of docs/canonical-reduction.md, bitwise equal on every backend); max_u and the factor are
+ * computed in fp64 and applied by the scale pass as one multiply per element (the factor rounded once to
+ * fp32 for fp32/fp16/bf16 storage, the fp32 product rounded to nearest even into fp16/bf16; the fp64
+ * product when the rounded factor is not a normal float).
  *
- * <p>Differences from Optax, where the formulas meet: Optax keeps g_u when {@code ‖g_u‖ < max_u} and
- * clips on equality, we keep it when {@code ‖g_u‖ ≤ max_u} (identical unless max_u &lt; 1e-6, since
- * otherwise the factor is exactly 1 on equality); Optax's 3-D "multi-head" units are not modelled.
+ * <p>Reference: Optax's formula evaluated in fp64 on unit norms summed in the canonical order, applied by
+ * that rule ({@code scripts/fixtures/agc.py}, with its own implementation of the order); the library
+ * matches it within 1 ulp on every dtype (bitwise on the fixtures). Norms evaluated exactly are not the
+ * reference: for fp64 data the fp64 sum of fp64 squares rounds in any order, so no fp64 implementation,
+ * Optax's included, is within 1 ulp of the exact-norm formula; what makes the result reproducible is the
+ * fixed order. Against exact norms the result is within 1 ulp for fp32/fp16/bf16 storage and within
+ * 4 ulp for fp64 on the fixtures.
+ *
+ * <p>Differences from Optax: Optax evaluates the formula in the array's dtype (norms summed by XLA in
+ * its order, the divide and the multiply in fp32, fp16 or bf16), we in fp64 and round only the factor
+ * and the product, as above; Optax keeps g_u when {@code ‖g_u‖ < max_u} and clips on equality, we keep
+ * it when {@code ‖g_u‖ ≤ max_u} (identical unless max_u &lt; 1e-6, since otherwise the factor is exactly
+ * 1 on equality); Optax's 3-D "multi-head" units are not modelled.
  *
  * @param lambda λ, the clipping ratio, finite and &gt; 0 (NFNets use 0.01–0.16)
  * @param eps the floor of the parameter norm, finite and ≥ 0 (default 1e-3)

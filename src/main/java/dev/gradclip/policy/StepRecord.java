@@ -10,6 +10,9 @@ import org.jspecify.annotations.Nullable;
  * {@code file} (replay only), {@code total_norm}, {@code threshold} (null when {@link #hasThreshold()}
  * is false), {@code scale}, {@code clipped}, {@code skipped}, {@code found_inf}.
  *
+ * <p>A NaN among the numbers is the canonical quiet NaN ({@link Double#NaN}, bits 0x7ff8000000000000), as
+ * in every report (docs/canonical-reduction.md): a norm of gradients holding a NaN carries no payload.
+ *
  * @param step t, counted from 0
  * @param totalNorm the total norm before clipping, of the unscaled gradients g/S when a loss scale S is
  *     in use (NaN or ∞ when the gradients hold a non-finite element)
@@ -45,6 +48,15 @@ public record StepRecord(long step, double totalNorm, double threshold, double s
     public StepRecord {
         if (step < 0) throw new IllegalArgumentException("step must be >= 0");
         tensorNorms = tensorNorms == null ? new double[0] : tensorNorms.clone();
+        totalNorm = canonical(totalNorm);
+        threshold = canonical(threshold);
+        scale = canonical(scale);
+        lossScale = canonical(lossScale);
+        for (int i = 0; i < tensorNorms.length; i++) tensorNorms[i] = canonical(tensorNorms[i]);
+    }
+
+    private static double canonical(double x) {
+        return Double.isNaN(x) ? Double.NaN : x;
     }
 
     /** {@return whether the policy set a threshold this step ({@code threshold} is not NaN)} */

@@ -128,10 +128,18 @@ class NativeBackendTest {
     }
 
     @Test
-    void streamsBelongToCuda() {
-        assertThrows(IllegalArgumentException.class, () -> emu.onStream(1234L));
+    void streamsBelongToTheNativeBackends() {
         assertThrows(IllegalArgumentException.class, () -> cpu.onStream(1234L));
-        emu.onStream(0L); // the default stream is fine everywhere
+        assertThrows(IllegalArgumentException.class, () -> cpu.waitFor(1234L));
+        cpu.onStream(0L); // the default stream is fine everywhere
+        // the emulated backend takes the emulated runtime's streams: a handle that is none fails at the next pass
+        emu.onStream(1234L);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> emu.norms(GradientSet.of(Tensor.of(new float[] {1, 2})), NormType.L2));
+        assertTrue(e.getMessage().contains("stream") && e.getMessage().contains("cudaErrorInvalidResourceHandle"), e.getMessage());
+        emu.onStream(0L);
+        assertEquals(Math.sqrt(5), emu.norms(GradientSet.of(Tensor.of(new float[] {1, 2})), NormType.L2).totalNorm(), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> emu.waitFor(0L));
         assertThrows(IllegalStateException.class, () -> cpu.allocate(DType.FLOAT32, 4));
     }
 

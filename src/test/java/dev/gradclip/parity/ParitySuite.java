@@ -35,6 +35,9 @@ final class ParitySuite {
     record Case(String name, DType dtype, long[] sizes, Values values, long seed) {
     }
 
+    /** The one NaN a report may hold (Java's {@code Double.NaN}). */
+    private static final long CANONICAL_NAN = 0x7ff8000000000000L;
+
     private final Clipper cpu;
     private final Clipper other;
     private final Backend otherKind;
@@ -73,6 +76,10 @@ final class ParitySuite {
             for (long i = 0; i < n; i++) {
                 double x = value(c.values(), c.dtype(), r);
                 long at = misalign + i;
+                if (Double.isNaN(x) && r.nextBoolean()) {
+                    putPayloadNaN(nb, at, c.dtype(), r);
+                    continue;
+                }
                 switch (c.dtype()) {
                     case FLOAT32 -> nb.putFloat(at, (float) x);
                     case FLOAT64 -> nb.putDouble(at, x);
@@ -82,6 +89,21 @@ final class ParitySuite {
             }
         }
         return d;
+    }
+
+    /**
+     * A NaN of either sign with a random non-zero payload, quiet or signalling, written as raw bits (so the
+     * payload reaches the kernels: what a NaN's payload becomes in partials is compared bit for bit).
+     */
+    private static void putPayloadNaN(NativeBuffer nb, long at, DType dtype, SplittableRandom r) {
+        boolean negative = r.nextBoolean();
+        switch (dtype) {
+            case FLOAT32 -> nb.putFloat(at, Float.intBitsToFloat((negative ? 0xff800000 : 0x7f800000) | ((r.nextInt() & 0x7fffff) | 1)));
+            case FLOAT64 -> nb.putDouble(at, Double.longBitsToDouble((negative ? 0xfff0000000000000L : 0x7ff0000000000000L)
+                    | ((r.nextLong() & 0x000fffffffffffffL) | 1)));
+            case FLOAT16 -> nb.putBits(at, (short) ((negative ? 0xfc00 : 0x7c00) | ((r.nextInt() & 0x3ff) | 1)));
+            case BFLOAT16 -> nb.putBits(at, (short) ((negative ? 0xff80 : 0x7f80) | ((r.nextInt() & 0x7f) | 1)));
+        }
     }
 
     private static double value(Values kind, DType dtype, SplittableRandom r) {
@@ -120,7 +142,7 @@ final class ParitySuite {
         }
         for (NormType p : ps) {
             boolean approx = !(p.p() == 1 || p.p() == 2 || p.isInfinity());
-            if (!approx) comparePartials(c, p);
+            comparePartials(c, p, approx);
             ClipReport n = compare(c, "norms p=" + p, (k, s) -> k.norms(s, p), approx);
             double total = n.totalNorm();
             double clipping = Double.isFinite(total) && total > 0 ? total / 3 : 1.0;
@@ -139,23 +161,47 @@ final class ParitySuite {
         }
     }
 
-    /** Phase one of a two-phase clip: every chunk partial and tensor sum, bit for bit (p = 1, 2, inf). */
-    private void comparePartials(Case c, NormType p) {
+    /**
+     * Phase one of a two-phase clip: every chunk partial, tensor sum, max|x| (general p), norm and count, as
+     * raw bits (NaN payloads included, as for memory). For a general p the pow-based partials, sums and
+     * norms agree within a relative 1e-13 instead, except NaN, which is still compared bit for bit.
+     */
+    private void comparePartials(Case c, NormType p, boolean approx) {
         String where = c.name() + " [" + c.dtype() + ", " + c.values() + "] partials p=" + p + " on " + otherKind.cliName();
         try (Data a = make(c); Data b = make(c)) {
             NormPartials pa = cpu.partials(a.set(), p);
             NormPartials pb = other.partials(b.set(), p);
-            assertEquals(pa, pb, where);
+            assertEquals(pa.tensorCount(), pb.tensorCount(), where + ": tensor count");
+            assertEquals(pa.nonFiniteElements(), pb.nonFiniteElements(), where + ": non-finite elements");
+            assertEquals(pa.hasMaxAbs(), pb.hasMaxAbs(), where + ": max|x| kept");
             for (int t = 0; t < pa.tensorCount(); t++) {
                 double[] ca = pa.chunkSums(t);
                 double[] cb = pb.chunkSums(t);
                 assertEquals(ca.length, cb.length, where + ": chunks of tensor " + t);
-                for (int k = 0; k < ca.length; k++) {
-                    assertEquals(Double.doubleToRawLongBits(ca[k]), Double.doubleToRawLongBits(cb[k]), where + ": tensor " + t + " chunk " + k);
-                }
+                for (int k = 0; k < ca.length; k++) assertSamePartial(where + ": tensor " + t + " chunk " + k, ca[k], cb[k], approx);
+                assertSamePartial(where + ": tensor sum " + t, pa.tensorSum(t), pb.tensorSum(t), approx);
+                assertSamePartial(where + ": tensor norm " + t, pa.tensorNorm(t), pb.tensorNorm(t), approx);
+                if (pa.hasMaxAbs()) assertSamePartial(where + ": max|x| of tensor " + t, pa.maxAbs(t), pb.maxAbs(t), false);
             }
+            assertSamePartial(where + ": total norm", pa.totalNorm(), pb.totalNorm(), approx);
+            if (!approx) assertEquals(pa, pb, where);
             operationsCompared++;
         }
+    }
+
+    /**
+     * Raw bits (a NaN's payload included); with {@code approx}, finite values within a relative 1e-13 (or
+     * both within the subnormal range of each other).
+     */
+    private static void assertSamePartial(String what, double a, double b, boolean approx) {
+        long ra = Double.doubleToRawLongBits(a);
+        long rb = Double.doubleToRawLongBits(b);
+        if (ra == rb) return;
+        if (approx && !Double.isNaN(a) && !Double.isNaN(b) && a != b) {
+            double rel = Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b));
+            if (rel < 1e-13 || Math.abs(a - b) < Double.MIN_NORMAL) return;   // subnormal sums of pow terms
+        }
+        fail(what + ": cpu " + a + " (0x" + Long.toHexString(ra) + ") vs " + b + " (0x" + Long.toHexString(rb) + ")");
     }
 
     private ClipReport compare(Case c, String op, BiFunction<Clipper, GradientSet, ClipReport> call, boolean approx) {
@@ -207,8 +253,18 @@ final class ParitySuite {
         assertEquals(a.skipped(), b.skipped(), where + ": skipped");
     }
 
+    /**
+     * A reported value: raw bits, so a NaN must be the same NaN on both sides (the canonical quiet NaN,
+     * docs/canonical-reduction.md); with {@code approx}, finite values within a relative 1e-13.
+     */
     private static void assertSameDouble(String what, double a, double b, boolean approx) {
-        if (Double.isNaN(a) && Double.isNaN(b)) return;
+        if (Double.isNaN(a) || Double.isNaN(b)) {
+            long ra = Double.doubleToRawLongBits(a);
+            long rb = Double.doubleToRawLongBits(b);
+            assertEquals(ra, rb, () -> what + ": 0x" + Long.toHexString(ra) + " vs 0x" + Long.toHexString(rb));
+            assertEquals(CANONICAL_NAN, ra, () -> what + ": a reported NaN is the canonical quiet NaN, got 0x" + Long.toHexString(ra));
+            return;
+        }
         if (approx && a != b) {
             double rel = Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b));
             assertTrue(rel < 1e-13, what + ": " + a + " vs " + b + " (relative " + rel + ")");

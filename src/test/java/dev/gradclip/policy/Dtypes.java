@@ -33,6 +33,42 @@ final class Dtypes {
         }
     }
 
+    /** An array of {@code dtype} holding the raw bit patterns {@code hex} (16, 8 or 4 hex digits per element). */
+    static Object ofBits(DType dtype, java.util.List<Object> hex) {
+        int n = hex.size();
+        switch (dtype) {
+            case FLOAT32: {
+                float[] a = new float[n];
+                for (int i = 0; i < n; i++) a[i] = Float.intBitsToFloat(Integer.parseUnsignedInt((String) hex.get(i), 16));
+                return a;
+            }
+            case FLOAT64: {
+                double[] a = new double[n];
+                for (int i = 0; i < n; i++) a[i] = Double.longBitsToDouble(Long.parseUnsignedLong((String) hex.get(i), 16));
+                return a;
+            }
+            default: {
+                short[] a = new short[n];
+                for (int i = 0; i < n; i++) a[i] = (short) Integer.parseInt((String) hex.get(i), 16);
+                return a;
+            }
+        }
+    }
+
+    /** The raw bytes of an array of {@code dtype}, little-endian (what a fixture script hashes). */
+    static byte[] littleEndianBytes(DType dtype, Object a) {
+        int n = length(a);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(n * dtype.byteSize()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            switch (dtype) {
+                case FLOAT32: b.putInt((int) bits(dtype, a, i)); break;
+                case FLOAT64: b.putLong(bits(dtype, a, i)); break;
+                default: b.putShort((short) bits(dtype, a, i)); break;
+            }
+        }
+        return b.array();
+    }
+
     static Tensor tensor(DType dtype, Object a) {
         if (a instanceof float[]) return Tensor.of((float[]) a);
         if (a instanceof double[]) return Tensor.of((double[]) a);
@@ -76,6 +112,11 @@ final class Dtypes {
         Object e = of(dtype, new double[] {expected});
         Object v = of(dtype, new double[] {x});
         return Math.abs(ordered(dtype, bits(dtype, v, 0)) - ordered(dtype, bits(dtype, e, 0)));
+    }
+
+    /** The distance in ulps of the storage type between two raw bit patterns of it (0: the same value or ±0). */
+    static long ulpsBetweenBits(DType dtype, long a, long b) {
+        return Math.abs(ordered(dtype, a) - ordered(dtype, b));
     }
 
     /** Maps raw bits to integers ordered like the values (sign-magnitude to two's complement). */

@@ -212,6 +212,27 @@ class TrainingClipperTest {
     }
 
     @Test
+    void aNanNormInTheRecordIsTheCanonicalNanWhateverThePayload() {
+        long canonical = Double.doubleToRawLongBits(Double.NaN);
+        for (Backend b : new Backend[] {Backend.CPU, Backend.EMULATED}) {
+            try (Clipper k = Clipper.create(b)) {
+                double[] g = {1.0, Double.longBitsToDouble(0xfff0000000000123L), 2.0};   // a negative signalling NaN
+                StepRecord r = TrainingClipper.builder(new FixedThreshold(1.0)).nonFinite(NonFinitePolicy.SKIP).build()
+                        .step(k, GradientSet.of(Tensor.of(g)));
+                assertTrue(r.skipped());
+                assertEquals(canonical, Double.doubleToRawLongBits(r.totalNorm()), b + ": total norm");
+                assertEquals(canonical, Double.doubleToRawLongBits(r.tensorNorms()[0]), b + ": tensor norm");
+                double[] w = {1.0, 1.0, 1.0};
+                StepRecord a = TrainingClipper.builder(AdaptiveGradClip.of(0.01)).nonFinite(NonFinitePolicy.SKIP).build()
+                        .step(k, GradientSet.of(Tensor.of(g)), GradientSet.of(Tensor.of(w)), new long[][] {{3}});
+                assertEquals(canonical, Double.doubleToRawLongBits(a.totalNorm()), b + ": AGC total norm");
+                assertEquals(canonical, Double.doubleToRawLongBits(a.tensorNorms()[0]), b + ": AGC tensor norm");
+                assertEquals(0xfff0000000000123L, Double.doubleToRawLongBits(g[1]), "skipped: untouched");
+            }
+        }
+    }
+
+    @Test
     void spikesAreSkippedAfterTenAcceptedAndNotLearned() {
         TrainingClipper tc = TrainingClipper.builder(AutoClip.of(100)).skipAbove(SpikeSkipper.of(5)).build();
         for (int i = 0; i < 10; i++) {

@@ -123,6 +123,29 @@ public final class Data {
         return outside;
     }
 
+    /**
+     * Elements [{@code from}, {@code to}) of tensor t of dataset value-{@code fraction} into
+     * {@code dst[off ..]}, the same values as {@link #fill(float[], int, int)} (which the dataset cache's
+     * verification compares bit for bit); {@code from} must be a multiple of {@link #BLOCK}, so that any
+     * split of a tensor into such ranges generates the tensor exactly. Returns the number of elements outside.
+     */
+    static long fillRange(float[] dst, int off, int t, int from, int to, int fraction) {
+        if (from % BLOCK != 0 || from > to) throw new IllegalArgumentException("range [" + from + ", " + to + ")");
+        long outside = 0;
+        for (int base = from; base < to; base += BLOCK) {
+            int p = blockPerm(t, base / BLOCK) * BLOCK;
+            int end = Math.min(to, base + BLOCK);
+            for (int i = base; i < end; i++) {
+                int h = elementHash(t, i);
+                boolean out = RANK[p + (i - base)] < fraction;
+                float mag = out ? 0.75f + (h >>> 10) * 0x1p-24f : (h >>> 8) * 0x1p-25f;
+                dst[off + i - from] = (h & 1) != 0 ? -mag : mag;
+                if (out) outside++;
+            }
+        }
+        return outside;
+    }
+
     /** The same values rounded (nearest even) to bf16 or fp16 bits; returns the number outside. */
     public static long fill(short[] a, int t, int fraction, boolean bf16) {
         long outside = 0;

@@ -25,9 +25,14 @@ import java.util.Map;
  * minimum count and a minimum time are reached; then measured rounds likewise (and at most a maximum).
  * The PyTorch 1.13 peer (bench/py/torch_peer.py) follows the same protocol.
  *
+ * <p>The data: with {@code --data DIR} the fork loads the run's dataset cache ({@link DataCache}, written
+ * once per shape set by bench/py/driver.py; sizes and CRC-32s are checked), else it generates them
+ * ({@link DataCache#generateInMemory}, the same bits). Either way the datasets exist before the first call.
+ *
  * <p>Before the warm-up each operation runs once and is checked: gradclip's clip-by-value report must
  * count exactly the elements the generator put outside the bound, the clipping global clip must scale
- * (scale &lt; 1) and the non-clipping one must not; a failed check aborts the fork (exit 3).
+ * (scale &lt; 1) and the non-clipping one must not; after a peer's clip by value every element that was
+ * outside must be at the bound ({@link #requireAtBound}); a failed check aborts the fork (exit 3).
  */
 public final class Harness {
     public static volatile Object sink;
@@ -74,39 +79,27 @@ public final class Harness {
         int maxRounds = Integer.parseInt(a.getOrDefault("max-rounds", "400"));
         Path out = Path.of(req(a, "out"));
         String label = a.getOrDefault("label", "jvm");
-        boolean bf16 = dtype.equals("bf16");
         if (!List.of("fp32", "bf16", "fp16").contains(dtype)) usage("dtype " + dtype);
 
         long[] sizes = Data.sizes(shapes);
         long elements = Arrays.stream(sizes).sum();
-        log("%s %s %s %s %s: generating %,d elements × %d datasets", label, impl, layout, shapes, dtype, elements,
-                ops.stream().map(Harness::fractionOf).distinct().count());
+        List<Integer> fractions = ops.stream().map(Harness::fractionOf).distinct().toList();
+        String dataDir = a.get("data");
+        log("%s %s %s %s %s: %s %,d elements × %d datasets", label, impl, layout, shapes, dtype,
+                dataDir != null ? "loading (" + dataDir + ")" : "generating", elements, fractions.size());
         long g0 = System.nanoTime();
+        Map<Integer, DataCache.Dataset> data = dataDir != null
+                ? DataCache.load(Path.of(dataDir), shapes, sizes, dtype, fractions)
+                : DataCache.generateInMemory(sizes, dtype, fractions);
         Map<Integer, Object[]> pristine = new LinkedHashMap<>();
         Map<Integer, Long> outside = new LinkedHashMap<>();
-        for (String op : ops) {
-            int f = fractionOf(op);
-            if (pristine.containsKey(f)) continue;
-            Object[] ts = new Object[sizes.length];
-            long out0 = 0;
-            for (int t = 0; t < sizes.length; t++) {
-                int n = Math.toIntExact(sizes[t]);
-                if (dtype.equals("fp32")) {
-                    float[] x = new float[n];
-                    out0 += Data.fill(x, t, f);
-                    ts[t] = x;
-                } else {
-                    short[] x = new short[n];
-                    out0 += Data.fill(x, t, f, bf16);
-                    ts[t] = x;
-                }
-            }
-            pristine.put(f, ts);
-            outside.put(f, out0);
-        }
+        data.forEach((f, d) -> {
+            pristine.put(f, d.tensors());
+            outside.put(f, d.outside());
+        });
         double genS = (System.nanoTime() - g0) * 1e-9;
         // the global-norm clip's thresholds: from the fp64 norm of the base dataset as stored (same for every impl)
-        double norm = norm(pristine.getOrDefault(Data.BASE_FRACTION, pristine.values().iterator().next()), bf16);
+        double norm = data.values().iterator().next().baseNorm();
         double clipMax = 0.5 * norm, noclipMax = 2.0 * norm;
 
         Impl im = switch (impl) {
@@ -165,6 +158,7 @@ public final class Harness {
                     .append(",\n \"elements\": ").append(elements).append(",\n \"tensors\": ").append(sizes.length)
                     .append(",\n \"cores\": ").append(Runtime.getRuntime().availableProcessors())
                     .append(",\n \"describe\": ").append(q(im.describe()))
+                    .append(",\n \"data\": ").append(q(dataDir != null ? "cache" : "generated"))
                     .append(",\n \"generate_s\": ").append(fmt(genS))
                     .append(",\n \"warmup_rounds\": ").append(rounds).append(",\n \"warmup_s\": ").append(fmt(warmTook))
                     .append(",\n \"rounds\": ").append(measured).append(",\n \"measure_s\": ").append(fmt(measureTook))
@@ -193,21 +187,6 @@ public final class Harness {
             log("CHECK FAILED: %s", e.getMessage());
             System.exit(3);
         }
-    }
-
-    static double norm(Object[] ts, boolean bf16) {
-        double s = 0;
-        for (Object o : ts) {
-            if (o instanceof float[] x) {
-                for (float v : x) s += (double) v * v;
-            } else {
-                for (short v : (short[]) o) {
-                    double d = Data.fromHalfBits(v, bf16);
-                    s += d * d;
-                }
-            }
-        }
-        return Math.sqrt(s);
     }
 
     static double pct(double[] sorted, double p) {
@@ -244,9 +223,22 @@ public final class Harness {
 
     private static void usage(String why) {
         System.err.println("Harness: " + why + "\nusage: --impl gradclip|naive|nd4j|libtorch --shapes SET --out FILE"
-                + " [--dtype fp32|bf16|fp16] [--layout heap|native|direct] [--ops a,b] [--label JVM]"
+                + " [--dtype fp32|bf16|fp16] [--layout heap|native|direct] [--ops a,b] [--label JVM] [--data CACHE_DIR]"
                 + " [--warmup-s S] [--warmup-rounds N] [--measure-s S] [--rounds N] [--max-rounds N]");
         System.exit(2);
+    }
+
+    /**
+     * The check of a peer's clip by value: every element that was outside is at the bound afterwards;
+     * in fp32 exactly those ({@code exact}: inside magnitudes are below 0.5), in bf16/fp16 also the inside
+     * ones that round to 0.5. Throws IllegalStateException (the fork aborts) otherwise.
+     */
+    static String requireAtBound(String op, long atBound, long expectedOutside, boolean exact) {
+        if (exact ? atBound != expectedOutside : atBound < expectedOutside) {
+            throw new IllegalStateException(op + ": " + atBound + " elements at the bound after the clip, "
+                    + expectedOutside + " were outside");
+        }
+        return atBound + " elements at the bound after the clip (" + expectedOutside + " were outside)";
     }
 
     static void requireFp32(String who, String dtype) {

@@ -75,6 +75,6 @@ final class NaiveImpl implements Harness.Impl {
         if (result instanceof double[] d) return "norm " + d[0] + ", scale " + d[1];
         long atBound = 0;
         for (float[] a : data) for (float x : a) if (Math.abs(x) == Data.BOUND) atBound++;
-        return atBound + " elements at the bound after the clip (" + expectedOutside + " were outside)";
+        return Harness.requireAtBound(op, atBound, expectedOutside, true);
     }
 }

@@ -32,6 +32,12 @@ final class CudaLibrary {
     static native int gcj_memcpy(@Cast("int64_t") long dst, @Cast("int64_t") long src, @Cast("int64_t") long bytes,
                                  @Cast("int32_t") int kind, @Cast("int64_t") long stream);
 
+    static native int gc_stream_create(@Cast("int64_t*") long[] stream);
+
+    static native int gc_stream_destroy(@Cast("int64_t") long stream);
+
+    static native int gc_stream_wait_event(@Cast("int64_t") long stream, @Cast("int64_t") long event);
+
     static native int gcj_engine_create(@Cast("int64_t*") long[] engine);
 
     static native void gcj_engine_destroy(@Cast("int64_t") long engine);

@@ -8,9 +8,10 @@ import org.bytedeco.javacpp.annotation.Platform;
 /**
  * JNI declarations of {@code libgradclip-emu} (the same kernels compiled for the host and run by the emulation layer), generated into glue by JavaCPP's build goal; the
  * library and the glue travel in the jar under JavaCPP's platform path. Declarations only: {@link NativeApi}
- * binds them (the same list as the other library's; the C side is src/main/cpp/gradclip_jni.h).
+ * binds them (the same list as the other library's; the C side is src/main/cpp/gradclip_jni.h), plus the controls of the
+ * emulated runtime ({@code gradclip_emu.h}) that {@link EmulatorControl} binds.
  */
-@Platform(include = {"gradclip.h", "gradclip_jni.h"}, link = "gradclip-emu")
+@Platform(include = {"gradclip.h", "gradclip_jni.h", "gradclip_emu.h"}, link = "gradclip-emu")
 final class EmulatedLibrary {
     static {
         Loader.load();
@@ -31,6 +32,12 @@ final class EmulatedLibrary {
 
     static native int gcj_memcpy(@Cast("int64_t") long dst, @Cast("int64_t") long src, @Cast("int64_t") long bytes,
                                  @Cast("int32_t") int kind, @Cast("int64_t") long stream);
+
+    static native int gc_stream_create(@Cast("int64_t*") long[] stream);
+
+    static native int gc_stream_destroy(@Cast("int64_t") long stream);
+
+    static native int gc_stream_wait_event(@Cast("int64_t") long stream, @Cast("int64_t") long event);
 
     static native int gcj_engine_create(@Cast("int64_t*") long[] engine);
 
@@ -62,4 +69,27 @@ final class EmulatedLibrary {
 
     static native int gcj_clip_global_norm_wait(@Cast("int64_t") long engine, double[] tensorNorms, double[] summary,
                                                 @Cast("int64_t*") long[] counts3);
+
+    // ---- the emulated runtime's controls (gradclip_emu.h; this library only): EmulatorControl binds them
+
+    static native int gc_emu_inject_failure(int site, int error, int skip, int flags);
+
+    static native void gc_emu_reset();
+
+    static native @Cast("int64_t") long gc_emu_hazards();
+
+    static native @Cast("int64_t") long gc_emu_stream_waits();
+
+    static native @Cast("int64_t") long gc_emu_queued(@Cast("int64_t") long stream);
+
+    static native int gc_emu_stream_synchronize(@Cast("int64_t") long stream);
+
+    static native int gc_emu_event_create(@Cast("int64_t*") long[] event);
+
+    static native int gc_emu_event_destroy(@Cast("int64_t") long event);
+
+    static native int gc_emu_event_record(@Cast("int64_t") long event, @Cast("int64_t") long stream);
+
+    static native int gc_emu_enqueue_copy(@Cast("int64_t") long dst, @Cast("int64_t") long src, @Cast("int64_t") long bytes,
+                                          @Cast("int64_t") long stream);
 }

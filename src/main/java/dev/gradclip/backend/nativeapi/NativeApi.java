@@ -45,7 +45,8 @@ public final class NativeApi {
     public static final int GC_FLAG_ASYNC = 1;
 
     private final Backend kind;
-    private final MethodHandle backendName, lastError, probe, deviceAlloc, deviceFree, memcpy, engineCreate, engineDestroy,
+    private final MethodHandle backendName, lastError, probe, deviceAlloc, deviceFree, memcpy, streamCreate, streamDestroy, streamWaitEvent,
+            engineCreate, engineDestroy,
             countNonFinite, clamp, norms, scale, clipGlobalNorm, clipGlobalNormWait;
 
     private NativeApi(Backend kind, Class<?> lib) {
@@ -59,6 +60,9 @@ public final class NativeApi {
             deviceAlloc = l.findStatic(lib, "gc_device_alloc", MethodType.methodType(I, L, LA));
             deviceFree = l.findStatic(lib, "gc_device_free", MethodType.methodType(I, L));
             memcpy = l.findStatic(lib, "gcj_memcpy", MethodType.methodType(I, L, L, L, I, L));
+            streamCreate = l.findStatic(lib, "gc_stream_create", MethodType.methodType(I, LA));
+            streamDestroy = l.findStatic(lib, "gc_stream_destroy", MethodType.methodType(I, L));
+            streamWaitEvent = l.findStatic(lib, "gc_stream_wait_event", MethodType.methodType(I, L, L));
             engineCreate = l.findStatic(lib, "gcj_engine_create", MethodType.methodType(I, LA));
             engineDestroy = l.findStatic(lib, "gcj_engine_destroy", MethodType.methodType(void.class, L));
             countNonFinite = l.findStatic(lib, "gcj_count_nonfinite", MethodType.methodType(I, L, LA, LA, IA, L, L, LA));
@@ -139,6 +143,33 @@ public final class NativeApi {
     public int memcpy(long dst, long src, long bytes, int copyKind, long stream) {
         try {
             return (int) memcpy.invokeExact(dst, src, bytes, copyKind, stream);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** gc_stream_create: a non-blocking stream in {@code stream[0]} (emulated: a stream of the emulated runtime). */
+    public int streamCreate(long[] stream) {
+        try {
+            return (int) streamCreate.invokeExact(stream);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** gc_stream_destroy. */
+    public int streamDestroy(long stream) {
+        try {
+            return (int) streamDestroy.invokeExact(stream);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** gc_stream_wait_event: work queued on {@code stream} after this call waits for {@code event} (a cudaEvent_t). */
+    public int streamWaitEvent(long stream, long event) {
+        try {
+            return (int) streamWaitEvent.invokeExact(stream, event);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -73,17 +73,31 @@ public final class NativeBackend implements ClipBackend {
         }
     }
 
+    /**
+     * Later passes and {@link DeviceBuffer} copies run on {@code stream}: a {@code cudaStream_t} for CUDA, an
+     * emulated stream ({@link EmulatorControl#createStream()}) for the emulated backend; 0 is the default
+     * stream. A handle that is not a stream fails at the next pass, with the runtime's error.
+     */
     @Override
     public synchronized void setStream(long stream) {
-        if (stream != 0 && kind != Backend.CUDA) {
-            throw new IllegalArgumentException("the " + name + " backend has no CUDA streams");
-        }
         this.stream = stream;
+    }
+
+    /** gc_stream_wait_event on the current stream: later work waits for {@code event} (the gradients are ready). */
+    @Override
+    public synchronized void waitForEvent(long event) {
+        if (event == 0) throw new IllegalArgumentException("event is 0: pass the cudaEvent_t recorded after the gradients were written");
+        check(api.streamWaitEvent(stream, event), "gc_stream_wait_event");
     }
 
     @Override
     public DeviceMemory deviceMemory() {
         return new DeviceMemory() {
+            @Override
+            public Backend kind() {
+                return kind;
+            }
+
             @Override
             public long allocate(long bytes) {
                 long[] out = new long[1];
@@ -99,14 +113,20 @@ public final class NativeBackend implements ClipBackend {
                 check(api.deviceFree(address), "gc_device_free");
             }
 
+            // on the backend's current stream, so that a copy is ordered after the clips queued there (stream 0
+            // is not ordered after a non-blocking stream: a read-back could see the gradients before the clip)
             @Override
             public void copyToDevice(long deviceDst, long hostSrc, long bytes) {
-                check(api.memcpy(deviceDst, hostSrc, bytes, NativeApi.GC_COPY_HOST_TO_DEVICE, 0L), "copy to device");
+                synchronized (NativeBackend.this) {
+                    check(api.memcpy(deviceDst, hostSrc, bytes, NativeApi.GC_COPY_HOST_TO_DEVICE, stream), "copy to device");
+                }
             }
 
             @Override
             public void copyToHost(long hostDst, long deviceSrc, long bytes) {
-                check(api.memcpy(hostDst, deviceSrc, bytes, NativeApi.GC_COPY_DEVICE_TO_HOST, 0L), "copy to host");
+                synchronized (NativeBackend.this) {
+                    check(api.memcpy(hostDst, deviceSrc, bytes, NativeApi.GC_COPY_DEVICE_TO_HOST, stream), "copy to host");
+                }
             }
 
             @Override

@@ -1,10 +1,14 @@
 package dev.gradclip.c10d;
 
+import dev.gradclip.distributed.ExchangeConnection;
 import dev.gradclip.distributed.ExchangeException;
-import dev.gradclip.distributed.GradientExchange;
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Objects;
 import org.bytedeco.javacpp.Loader;
@@ -20,7 +24,7 @@ import org.bytedeco.pytorch.Work;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * A {@link GradientExchange} on PyTorch's c10d: a {@code TCPStore} for the rendezvous and a
+ * A {@link dev.gradclip.distributed.GradientExchange} on PyTorch's c10d: a {@code TCPStore} for the rendezvous and a
  * {@code ProcessGroupGloo} for the all-gather, through the JavaCPP PyTorch presets. CPU processes use
  * Gloo over TCP; no transport of gradclip's own is involved.
  *
@@ -36,7 +40,7 @@ import org.bytedeco.pytorch.global.torch;
  * release the process group and the store (the store is kept strongly reachable until then, since the
  * group uses it).
  */
-public final class C10dExchange implements GradientExchange, AutoCloseable {
+public final class C10dExchange implements ExchangeConnection {
     private final int rank;
     private final int worldSize;
     private final Duration timeout;
@@ -173,18 +177,26 @@ public final class C10dExchange implements GradientExchange, AutoCloseable {
     /**
      * Unpacks the presets' native folder before the first load: on a machine with Debian's libtorch 1.13
      * the first load into an empty JavaCPP cache otherwise resolved the system's libtorch and crashed.
+     * Processes that start together unpack one at a time (a file lock in JavaCPP's cache folder).
      */
     static void loadLibtorch() {
         if (loaded) return;
         synchronized (C10dExchange.class) {
             if (loaded) return;
             String folder = "/org/bytedeco/pytorch/" + Loader.getPlatform() + "/";
-            try {
-                Loader.cacheResources(folder);
+            // ranks started together from an empty cache raced on the extraction: one process unpacks at a time
+            try (FileChannel lockFile = FileChannel.open(new File(Loader.getCacheDir(), ".gradclip-pytorch-unpack.lock").toPath(),
+                    StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                FileLock lock = lockFile.lock();
+                try {
+                    Loader.cacheResources(folder);
+                    Loader.load(torch.class);
+                } finally {
+                    lock.release();
+                }
             } catch (IOException e) {
                 throw new UncheckedIOException("could not unpack the PyTorch presets' native libraries from " + folder, e);
             }
-            Loader.load(torch.class);
             loaded = true;
         }
     }

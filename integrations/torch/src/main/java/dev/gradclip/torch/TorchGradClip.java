@@ -62,7 +62,7 @@ public final class TorchGradClip {
                             + "partial norms combined (NormPartials), not one clipper over both");
                 }
             }
-            if (clipper.backend() != Backend.CUDA) {
+            if (clipper.backend() != Backend.CUDA && clipper.backend() != Backend.AUTO) {  // AUTO (with CUDA) runs device sets on CUDA
                 throw new IllegalArgumentException("the gradients are in CUDA memory but the clipper runs on "
                         + clipper.backend().cliName() + "; use Clipper.create(Backend.CUDA)");
             }
