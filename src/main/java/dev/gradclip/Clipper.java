@@ -469,7 +469,7 @@ public final class Clipper implements AutoCloseable {
      * @param cudaStream the stream; its address is read once, here
      * @return this clipper
      * @throws IllegalStateException if this clipper is closed
-     * @throws IllegalArgumentException if the stream's address is not 0 and the backend is not CUDA
+     * @throws IllegalArgumentException if the stream's address is not 0 and the backend has no CUDA streams
      */
     public Clipper onStream(Pointer cudaStream) {
         Objects.requireNonNull(cudaStream, "stream is null");
@@ -486,8 +486,11 @@ public final class Clipper implements AutoCloseable {
      * stream current at this call ({@link #onStream}). Only the CUDA backend (and the emulated one, with the
      * emulated runtime's events) has events.
      *
+     * @param cudaEvent the event's address, recorded after the last write of the gradients
+     * @return this clipper
      * @throws IllegalArgumentException if {@code cudaEvent} is 0 or the backend has no events
-     * @throws IllegalStateException if CUDA refuses the stream or event (the message names the CUDA error)
+     * @throws IllegalStateException if this clipper is closed, or CUDA refuses the stream or event (the
+     *     message names the CUDA error)
      */
     public Clipper waitFor(long cudaEvent) {
         if (closed) throw new IllegalStateException("Clipper is closed");
@@ -495,7 +498,15 @@ public final class Clipper implements AutoCloseable {
         return this;
     }
 
-    /** {@link #waitFor(long)} with a JavaCPP presets event ({@code cudaEvent_t} / {@code CUevent_st}). */
+    /**
+     * {@link #waitFor(long)} with a JavaCPP presets event ({@code cudaEvent_t} / {@code CUevent_st}).
+     *
+     * @param cudaEvent the event, recorded after the last write of the gradients
+     * @return this clipper
+     * @throws NullPointerException if {@code cudaEvent} is null
+     * @throws IllegalArgumentException if the event's address is 0 or the backend has no events
+     * @throws IllegalStateException if this clipper is closed, or CUDA refuses the stream or event
+     */
     public Clipper waitFor(Pointer cudaEvent) {
         Objects.requireNonNull(cudaEvent, "event is null");
         return waitFor(cudaEvent.address());
