@@ -72,8 +72,11 @@ public final class Clipper implements AutoCloseable {
         return new Clipper(s.backend(), s.reason());
     }
 
-    /** Wraps an already opened backend (for tests and for callers configuring one themselves). */
-    public static Clipper using(ClipBackend backend) {
+    /**
+     * Wraps an already opened backend: for gradclip's own tests (the backend SPI is not exported, so
+     * this is not API; trainers use {@link #create(Backend)}).
+     */
+    static Clipper using(ClipBackend backend) {
         Objects.requireNonNull(backend, "backend is null");
         return new Clipper(backend, "chosen by the caller");
     }

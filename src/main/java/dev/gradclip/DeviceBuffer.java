@@ -12,6 +12,9 @@ import java.util.Objects;
  * view to finish, and later operations on its views fail with {@link IllegalStateException}.
  */
 public final class DeviceBuffer implements AutoCloseable {
+    /** Raw off-heap access (internal: handed only to gradclip's own classes). */
+    private static final Memory MEMORY = Memory.access();
+
     private final DeviceMemory memory;
     private final Backend kind;
     private final DType dtype;
@@ -86,14 +89,14 @@ public final class DeviceBuffer implements AutoCloseable {
     public void copyFrom(Object src) {
         long n = length(src);
         long bytes = n * dtype.byteSize();
-        long host = Memory.allocate(bytes);
+        long host = MEMORY.allocate(bytes);
         try {
-            if (src instanceof float[] f) Memory.write(host, f, 0, f.length);
-            else if (src instanceof double[] d) Memory.write(host, d, 0, d.length);
-            else Memory.write(host, (short[]) src, 0, ((short[]) src).length);
+            if (src instanceof float[] f) MEMORY.write(host, f, 0, f.length);
+            else if (src instanceof double[] d) MEMORY.write(host, d, 0, d.length);
+            else MEMORY.write(host, (short[]) src, 0, ((short[]) src).length);
             pinned(() -> memory.copyToDevice(address(), host, bytes));
         } finally {
-            Memory.free(host);
+            MEMORY.free(host);
         }
     }
 
@@ -110,14 +113,14 @@ public final class DeviceBuffer implements AutoCloseable {
     public void copyTo(Object dst) {
         long n = length(dst);
         long bytes = n * dtype.byteSize();
-        long host = Memory.allocate(bytes);
+        long host = MEMORY.allocate(bytes);
         try {
             pinned(() -> memory.copyToHost(host, address(), bytes));
-            if (dst instanceof float[] f) Memory.read(host, f, 0, f.length);
-            else if (dst instanceof double[] d) Memory.read(host, d, 0, d.length);
-            else Memory.read(host, (short[]) dst, 0, ((short[]) dst).length);
+            if (dst instanceof float[] f) MEMORY.read(host, f, 0, f.length);
+            else if (dst instanceof double[] d) MEMORY.read(host, d, 0, d.length);
+            else MEMORY.read(host, (short[]) dst, 0, ((short[]) dst).length);
         } finally {
-            Memory.free(host);
+            MEMORY.free(host);
         }
     }
 

@@ -10,6 +10,9 @@ import java.util.Objects;
  * The element accessors must not race with {@code close()}.
  */
 public final class NativeBuffer implements AutoCloseable {
+    /** Raw off-heap access (internal: handed only to gradclip's own classes). */
+    private static final Memory MEMORY = Memory.access();
+
     private final DType dtype;
     private final long count;
     private final MemoryGuard guard = new MemoryGuard();
@@ -20,7 +23,7 @@ public final class NativeBuffer implements AutoCloseable {
         if (count < 0) throw new IllegalArgumentException("negative element count: " + count);
         if (count > Long.MAX_VALUE / 8) throw new IllegalArgumentException("element count too large: " + count);
         this.count = count;
-        this.address = Memory.allocate(count * dtype.byteSize());
+        this.address = MEMORY.allocate(count * dtype.byteSize());
     }
 
     /**
@@ -100,7 +103,7 @@ public final class NativeBuffer implements AutoCloseable {
      * @throws IndexOutOfBoundsException if {@code index} is outside {@code [0, count())}
      * @throws IllegalStateException if the buffer is closed
      */
-    public float getFloat(long index) { return Memory.getFloat(at(index, DType.FLOAT32)); }
+    public float getFloat(long index) { return MEMORY.getFloat(at(index, DType.FLOAT32)); }
 
     /**
      * Sets element {@code index} of a FLOAT32 buffer.
@@ -111,7 +114,7 @@ public final class NativeBuffer implements AutoCloseable {
      * @throws IndexOutOfBoundsException if {@code index} is outside {@code [0, count())}
      * @throws IllegalStateException if the buffer is closed
      */
-    public void putFloat(long index, float v) { Memory.putFloat(at(index, DType.FLOAT32), v); }
+    public void putFloat(long index, float v) { MEMORY.putFloat(at(index, DType.FLOAT32), v); }
 
     /**
      * {@return element {@code index} of a FLOAT64 buffer}
@@ -121,7 +124,7 @@ public final class NativeBuffer implements AutoCloseable {
      * @throws IndexOutOfBoundsException if {@code index} is outside {@code [0, count())}
      * @throws IllegalStateException if the buffer is closed
      */
-    public double getDouble(long index) { return Memory.getDouble(at(index, DType.FLOAT64)); }
+    public double getDouble(long index) { return MEMORY.getDouble(at(index, DType.FLOAT64)); }
 
     /**
      * Sets element {@code index} of a FLOAT64 buffer.
@@ -132,7 +135,7 @@ public final class NativeBuffer implements AutoCloseable {
      * @throws IndexOutOfBoundsException if {@code index} is outside {@code [0, count())}
      * @throws IllegalStateException if the buffer is closed
      */
-    public void putDouble(long index, double v) { Memory.putDouble(at(index, DType.FLOAT64), v); }
+    public void putDouble(long index, double v) { MEMORY.putDouble(at(index, DType.FLOAT64), v); }
 
     /**
      * {@return the raw bits of element {@code index} of a FLOAT16 or BFLOAT16 buffer}
@@ -142,7 +145,7 @@ public final class NativeBuffer implements AutoCloseable {
      * @throws IndexOutOfBoundsException if {@code index} is outside {@code [0, count())}
      * @throws IllegalStateException if the buffer is closed
      */
-    public short getBits(long index) { return Memory.getShort(at(index, DType.FLOAT16)); }
+    public short getBits(long index) { return MEMORY.getShort(at(index, DType.FLOAT16)); }
 
     /**
      * Sets the raw bits of element {@code index} of a FLOAT16 or BFLOAT16 buffer.
@@ -153,7 +156,7 @@ public final class NativeBuffer implements AutoCloseable {
      * @throws IndexOutOfBoundsException if {@code index} is outside {@code [0, count())}
      * @throws IllegalStateException if the buffer is closed
      */
-    public void putBits(long index, short v) { Memory.putShort(at(index, DType.FLOAT16), v); }
+    public void putBits(long index, short v) { MEMORY.putShort(at(index, DType.FLOAT16), v); }
 
     /**
      * Copies {@code src} into elements {@code [index, index + src.length)} of a FLOAT32 buffer, bits unchanged.
@@ -167,7 +170,7 @@ public final class NativeBuffer implements AutoCloseable {
     public void copyFrom(long index, float[] src) {
         requireFloat32();
         rangeCheck(index, src.length);
-        Memory.write(address() + index * 4, src, 0, src.length);
+        MEMORY.write(address() + index * 4, src, 0, src.length);
     }
 
     /**
@@ -182,7 +185,7 @@ public final class NativeBuffer implements AutoCloseable {
     public void copyTo(long index, float[] dst) {
         requireFloat32();
         rangeCheck(index, dst.length);
-        Memory.read(address() + index * 4, dst, 0, dst.length);
+        MEMORY.read(address() + index * 4, dst, 0, dst.length);
     }
 
     private void requireFloat32() {
@@ -204,7 +207,7 @@ public final class NativeBuffer implements AutoCloseable {
         guard.close(() -> {
             long a = address;
             address = 0;
-            Memory.free(a);
+            MEMORY.free(a);
         });
     }
 

@@ -23,6 +23,13 @@ import org.jspecify.annotations.Nullable;
  */
 public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDoubles, Tensor.HeapShorts, Tensor.OffHeap,
         Tensor.Device {
+    /**
+     * Raw off-heap access (internal: handed only to gradclip's own classes), in a holder so that heap-only
+     * use never initializes Memory (whose JDK 17 version would touch sun.misc.Unsafe).
+     */
+    private static final class OffHeapAccess {
+        static final Memory MEMORY = Memory.access();
+    }
 
     private final DType dtype;
     private final long size;
@@ -205,7 +212,7 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
         if (order != ByteOrder.nativeOrder()) {
             throw new IllegalArgumentException("buffer byte order " + order + " is not the native order " + ByteOrder.nativeOrder());
         }
-        long address = Memory.bufferAddress(buffer) + (long) buffer.position() * unitBytes;
+        long address = OffHeapAccess.MEMORY.bufferAddress(buffer) + (long) buffer.position() * unitBytes;
         long count = (long) buffer.remaining() * unitBytes / dtype.byteSize();
         return new OffHeap(address, count, dtype, buffer);
     }

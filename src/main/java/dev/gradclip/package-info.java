@@ -24,12 +24,12 @@
  *   <li>Every operation's Javadoc gives its formula; the summation order is docs/canonical-reduction.md.
  * </ul>
  *
- * <p><b>Modules.</b> The jar is the automatic module {@code dev.gradclip} (manifest
- * {@code Automatic-Module-Name}); it has no {@code module-info}, because on the class path (where most
- * trainers run) a module descriptor hides nothing, and the jar also carries the command line and the
- * feature packages. The packages {@code dev.gradclip.backend} (the backend SPI, for
- * {@link dev.gradclip.Clipper#using}), {@code dev.gradclip.backend.*}, {@code dev.gradclip.cli} and
- * {@code dev.gradclip.internal} are not API: they may change in any release.
+ * <p><b>Modules.</b> The jar is the named module {@code dev.gradclip} ({@code module-info}); it exports
+ * this package and the feature packages {@code dev.gradclip.policy}, {@code dev.gradclip.monitor} and
+ * {@code dev.gradclip.distributed}. The packages {@code dev.gradclip.backend} (the backend SPI),
+ * {@code dev.gradclip.backend.*}, {@code dev.gradclip.cli} and {@code dev.gradclip.internal} are not
+ * exported and not API: they may change in any release. On the class path, where the descriptor hides
+ * nothing, they are still not API.
  */
 @NullMarked
 package dev.gradclip;

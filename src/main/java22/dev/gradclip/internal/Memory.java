@@ -24,6 +24,9 @@ import java.util.concurrent.ConcurrentSkipListMap;
  * {@link MemorySegment#reinterpret(long)}: the JDK prints a warning once unless the application runs
  * with {@code --enable-native-access=ALL-UNNAMED} (or the module's name), which the JavaCPP backends
  * need on JDK 24+ anyway. There is no {@code Unsafe} left.
+ *
+ * <p>A capability, as in the JDK 17 version: the operations are instance methods of the one
+ * {@code Memory} object, which {@link #access()} hands only to gradclip's own classes.
  */
 public final class Memory {
     private record Block(Arena arena, MemorySegment segment) {
@@ -33,11 +36,27 @@ public final class Memory {
     private static final ConcurrentSkipListMap<Long, Block> BLOCKS = new ConcurrentSkipListMap<>();
     private static final long ALIGNMENT = 16; // what malloc (and Unsafe.allocateMemory) guarantee on x86-64
 
+    private static final StackWalker WALKER = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+    private static final Memory INSTANCE = new Memory();
+
     private Memory() {
     }
 
+    /**
+     * The raw-memory capability, for gradclip's own classes: the caller must be in gradclip's module (module
+     * path) or have been loaded from gradclip's jar or classes folder (class path). Call it once, from a
+     * static initializer.
+     *
+     * @return the one {@code Memory}
+     * @throws IllegalCallerException when the caller is not a class of gradclip
+     */
+    public static Memory access() {
+        LibraryCallers.require(WALKER.getCallerClass(), Memory.class);
+        return INSTANCE;
+    }
+
     /** Allocates {@code bytes} of native memory, zeroed. Throws OutOfMemoryError when it cannot. */
-    public static long allocate(long bytes) {
+    public long allocate(long bytes) {
         if (bytes < 0) throw new IllegalArgumentException("negative allocation: " + bytes);
         Arena arena = Arena.ofShared();
         MemorySegment s;
@@ -53,7 +72,7 @@ public final class Memory {
         return s.address();
     }
 
-    public static void free(long address) {
+    public void free(long address) {
         Block b = BLOCKS.remove(address);
         if (b == null) {
             throw new IllegalArgumentException("address 0x" + Long.toHexString(address) + " was not allocated by Memory.allocate");
@@ -78,7 +97,7 @@ public final class Memory {
     private static final ConcurrentSkipListMap<Long, BufferRef> BUFFERS = new ConcurrentSkipListMap<>();
 
     /** The native address of a direct buffer's element 0 (ignores position). */
-    public static long bufferAddress(Buffer directBuffer) {
+    public long bufferAddress(Buffer directBuffer) {
         if (!directBuffer.isDirect()) {
             throw new IllegalArgumentException("not a direct buffer");
         }
@@ -119,47 +138,47 @@ public final class Memory {
         return MemorySegment.ofAddress(address).reinterpret(bytes);
     }
 
-    public static void read(long address, float[] dst, int dstIndex, int count) {
+    public void read(long address, float[] dst, int dstIndex, int count) {
         check(dst.length, dstIndex, count);
         MemorySegment.copy(segment(address, 4L * count), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, dst, dstIndex, count);
     }
 
-    public static void write(long address, float[] src, int srcIndex, int count) {
+    public void write(long address, float[] src, int srcIndex, int count) {
         check(src.length, srcIndex, count);
         MemorySegment.copy(src, srcIndex, segment(address, 4L * count), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, count);
     }
 
-    public static void read(long address, double[] dst, int dstIndex, int count) {
+    public void read(long address, double[] dst, int dstIndex, int count) {
         check(dst.length, dstIndex, count);
         MemorySegment.copy(segment(address, 8L * count), ValueLayout.JAVA_DOUBLE_UNALIGNED, 0, dst, dstIndex, count);
     }
 
-    public static void write(long address, double[] src, int srcIndex, int count) {
+    public void write(long address, double[] src, int srcIndex, int count) {
         check(src.length, srcIndex, count);
         MemorySegment.copy(src, srcIndex, segment(address, 8L * count), ValueLayout.JAVA_DOUBLE_UNALIGNED, 0, count);
     }
 
-    public static void read(long address, short[] dst, int dstIndex, int count) {
+    public void read(long address, short[] dst, int dstIndex, int count) {
         check(dst.length, dstIndex, count);
         MemorySegment.copy(segment(address, 2L * count), ValueLayout.JAVA_SHORT_UNALIGNED, 0, dst, dstIndex, count);
     }
 
-    public static void write(long address, short[] src, int srcIndex, int count) {
+    public void write(long address, short[] src, int srcIndex, int count) {
         check(src.length, srcIndex, count);
         MemorySegment.copy(src, srcIndex, segment(address, 2L * count), ValueLayout.JAVA_SHORT_UNALIGNED, 0, count);
     }
 
-    public static float getFloat(long address) { return segment(address, 4).get(ValueLayout.JAVA_FLOAT_UNALIGNED, 0); }
+    public float getFloat(long address) { return segment(address, 4).get(ValueLayout.JAVA_FLOAT_UNALIGNED, 0); }
 
-    public static void putFloat(long address, float v) { segment(address, 4).set(ValueLayout.JAVA_FLOAT_UNALIGNED, 0, v); }
+    public void putFloat(long address, float v) { segment(address, 4).set(ValueLayout.JAVA_FLOAT_UNALIGNED, 0, v); }
 
-    public static double getDouble(long address) { return segment(address, 8).get(ValueLayout.JAVA_DOUBLE_UNALIGNED, 0); }
+    public double getDouble(long address) { return segment(address, 8).get(ValueLayout.JAVA_DOUBLE_UNALIGNED, 0); }
 
-    public static void putDouble(long address, double v) { segment(address, 8).set(ValueLayout.JAVA_DOUBLE_UNALIGNED, 0, v); }
+    public void putDouble(long address, double v) { segment(address, 8).set(ValueLayout.JAVA_DOUBLE_UNALIGNED, 0, v); }
 
-    public static short getShort(long address) { return segment(address, 2).get(ValueLayout.JAVA_SHORT_UNALIGNED, 0); }
+    public short getShort(long address) { return segment(address, 2).get(ValueLayout.JAVA_SHORT_UNALIGNED, 0); }
 
-    public static void putShort(long address, short v) { segment(address, 2).set(ValueLayout.JAVA_SHORT_UNALIGNED, 0, v); }
+    public void putShort(long address, short v) { segment(address, 2).set(ValueLayout.JAVA_SHORT_UNALIGNED, 0, v); }
 
     private static void check(int length, int index, int count) {
         if (index < 0 || count < 0 || index > length - count) {

@@ -15,6 +15,7 @@ import dev.gradclip.GradientSet;
 import dev.gradclip.NormClip;
 import dev.gradclip.PendingReport;
 import dev.gradclip.Tensor;
+import dev.gradclip.TestClippers;
 import dev.gradclip.backend.AutoBackend.Target;
 import dev.gradclip.backend.cpu.CpuBackend;
 import dev.gradclip.backend.nativeapi.NativeBackend;
@@ -30,7 +31,7 @@ import org.junit.jupiter.api.Test;
  */
 class AutoBackendTest {
     private final AutoBackend auto = new AutoBackend(new CpuBackend(), new NativeBackend(NativeBackends.api(Backend.EMULATED)));
-    private final Clipper clipper = Clipper.using(auto);
+    private final Clipper clipper = TestClippers.using(auto);
     private final Clipper cpu = Clipper.create(Backend.CPU);
 
     @AfterEach

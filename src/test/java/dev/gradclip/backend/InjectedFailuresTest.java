@@ -12,6 +12,7 @@ import dev.gradclip.Clipper;
 import dev.gradclip.DType;
 import dev.gradclip.DeviceBuffer;
 import dev.gradclip.GradientSet;
+import dev.gradclip.NativeBuffer;
 import dev.gradclip.NormClip;
 import dev.gradclip.NormType;
 import dev.gradclip.PendingReport;
@@ -19,7 +20,6 @@ import dev.gradclip.Tensor;
 import dev.gradclip.ValueClip;
 import dev.gradclip.backend.nativeapi.EmulatorControl;
 import dev.gradclip.backend.nativeapi.NativeApi;
-import dev.gradclip.internal.Memory;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -70,40 +70,41 @@ class InjectedFailuresTest {
         assertEquals(NativeApi.GC_OK, api.engineCreate(handle));
         long engine = handle[0];
         int n = 50_000;
-        long a = Memory.allocate(4L * n);
-        long b = Memory.allocate(4L * n);
-        try {
-            Memory.write(a, random(n, 1), 0, n);
-            Memory.write(b, random(n, 2), 0, n);
-            NativeApi.Table ta = new NativeApi.Table(new long[] {a}, new long[] {n}, new int[] {NativeApi.GC_FLOAT32});
-            NativeApi.Table tb = new NativeApi.Table(new long[] {b}, new long[] {n}, new int[] {NativeApi.GC_FLOAT32});
-            double[] norms = new double[1];
-            double[] summary = new double[2];
-            long[] counts = new long[3];
-            // a synchronous clip leaves its result in the engine (no clipping: max norm 1e30)
-            assertEquals(NativeApi.GC_OK, clip(api, engine, ta, 0, norms, summary, counts));
-            double staleNorm = summary[0];
+        // host memory for the emulated kernels (internal.Memory is not available to tests: NativeBuffer)
+        try (NativeBuffer bufA = NativeBuffer.allocate(DType.FLOAT32, n); NativeBuffer bufB = NativeBuffer.allocate(DType.FLOAT32, n)) {
+            bufA.copyFrom(0, random(n, 1));
+            bufB.copyFrom(0, random(n, 2));
+            long a = bufA.address();
+            long b = bufB.address();
+            try {
+                NativeApi.Table ta = new NativeApi.Table(new long[] {a}, new long[] {n}, new int[] {NativeApi.GC_FLOAT32});
+                NativeApi.Table tb = new NativeApi.Table(new long[] {b}, new long[] {n}, new int[] {NativeApi.GC_FLOAT32});
+                double[] norms = new double[1];
+                double[] summary = new double[2];
+                long[] counts = new long[3];
+                // a synchronous clip leaves its result in the engine (no clipping: max norm 1e30)
+                assertEquals(NativeApi.GC_OK, clip(api, engine, ta, 0, norms, summary, counts));
+                double staleNorm = summary[0];
 
-            // an asynchronous clip whose wait fails: its result block never arrived
-            EmulatorControl.injectFailure(EmulatorControl.SITE_EVENT_SYNC, UNKNOWN, 0, 0);
-            assertEquals(NativeApi.GC_OK, clip(api, engine, tb, NativeApi.GC_FLAG_ASYNC, null, null, null));
-            assertEquals(NativeApi.GC_ERR_CUDA, api.clipGlobalNormWait(engine, norms, summary, counts));
-            assertTrue(api.lastError().contains("cudaEventSynchronize"), api.lastError());
-            summary[0] = -1;
-            int again = api.clipGlobalNormWait(engine, norms, summary, counts);
-            assertEquals(NativeApi.GC_ERR_INVALID_ARGUMENT, again, "a second wait reported total " + summary[0]
-                    + " as valid (the previous clip's norm is " + staleNorm + ")");
+                // an asynchronous clip whose wait fails: its result block never arrived
+                EmulatorControl.injectFailure(EmulatorControl.SITE_EVENT_SYNC, UNKNOWN, 0, 0);
+                assertEquals(NativeApi.GC_OK, clip(api, engine, tb, NativeApi.GC_FLAG_ASYNC, null, null, null));
+                assertEquals(NativeApi.GC_ERR_CUDA, api.clipGlobalNormWait(engine, norms, summary, counts));
+                assertTrue(api.lastError().contains("cudaEventSynchronize"), api.lastError());
+                summary[0] = -1;
+                int again = api.clipGlobalNormWait(engine, norms, summary, counts);
+                assertEquals(NativeApi.GC_ERR_INVALID_ARGUMENT, again, "a second wait reported total " + summary[0]
+                        + " as valid (the previous clip's norm is " + staleNorm + ")");
 
-            // a synchronous clip whose stream wait fails leaves no result either
-            EmulatorControl.injectFailure(EmulatorControl.SITE_STREAM_SYNC, UNKNOWN, 0, 0);
-            assertEquals(NativeApi.GC_ERR_CUDA, clip(api, engine, ta, 0, norms, summary, counts));
-            summary[0] = -1;
-            assertEquals(NativeApi.GC_ERR_INVALID_ARGUMENT, api.clipGlobalNormWait(engine, norms, summary, counts),
-                    "a wait after the failed clip reported total " + summary[0] + " as valid");
-        } finally {
-            api.engineDestroy(engine);
-            Memory.free(a);
-            Memory.free(b);
+                // a synchronous clip whose stream wait fails leaves no result either
+                EmulatorControl.injectFailure(EmulatorControl.SITE_STREAM_SYNC, UNKNOWN, 0, 0);
+                assertEquals(NativeApi.GC_ERR_CUDA, clip(api, engine, ta, 0, norms, summary, counts));
+                summary[0] = -1;
+                assertEquals(NativeApi.GC_ERR_INVALID_ARGUMENT, api.clipGlobalNormWait(engine, norms, summary, counts),
+                        "a wait after the failed clip reported total " + summary[0] + " as valid");
+            } finally {
+                api.engineDestroy(engine); // before the buffers are freed, as the engine may hold their addresses
+            }
         }
     }
 

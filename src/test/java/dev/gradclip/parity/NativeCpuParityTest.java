@@ -1,6 +1,7 @@
 package dev.gradclip.parity;
 
 import dev.gradclip.Clipper;
+import dev.gradclip.TestClippers;
 import dev.gradclip.backend.cpu.CpuBackend;
 import org.junit.jupiter.api.AfterAll;
 
@@ -23,7 +24,7 @@ abstract class NativeCpuParityTest extends AbstractParityTest {
 
     @Override
     Clipper openCpu() {
-        return Clipper.using(new CpuBackend(2, CpuBackend.Kernels.JAVA));
+        return TestClippers.using(new CpuBackend(2, CpuBackend.Kernels.JAVA));
     }
 
     @Override
@@ -31,7 +32,7 @@ abstract class NativeCpuParityTest extends AbstractParityTest {
         if (!CpuBackend.nativeIsaSupported(isa())) return null;
         previous = CpuBackend.nativeIsa();
         if (!CpuBackend.selectNativeIsa(isa())) return null;
-        return Clipper.using(new CpuBackend(2, CpuBackend.Kernels.NATIVE));
+        return TestClippers.using(new CpuBackend(2, CpuBackend.Kernels.NATIVE));
     }
 
     @Override

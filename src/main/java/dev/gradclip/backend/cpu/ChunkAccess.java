@@ -13,6 +13,14 @@ import dev.gradclip.internal.Memory;
  * the same memory in place instead.
  */
 final class ChunkAccess {
+    /**
+     * Raw off-heap access (internal: handed only to gradclip's own classes), in a holder so that heap-only
+     * use never initializes Memory (whose JDK 17 version would touch sun.misc.Unsafe).
+     */
+    private static final class OffHeapAccess {
+        static final Memory MEMORY = Memory.access();
+    }
+
     private ChunkAccess() {
     }
 
@@ -31,7 +39,7 @@ final class ChunkAccess {
             sc.off[0] = a.offset() + (int) start;
             return a.array();
         }
-        Memory.read(((Tensor.OffHeap) t).address() + start * 4, sc.f, 0, len);
+        OffHeapAccess.MEMORY.read(((Tensor.OffHeap) t).address() + start * 4, sc.f, 0, len);
         sc.off[0] = 0;
         return sc.f;
     }
@@ -41,7 +49,7 @@ final class ChunkAccess {
             sc.off[0] = a.offset() + (int) start;
             return a.array();
         }
-        Memory.read(((Tensor.OffHeap) t).address() + start * 8, sc.d, 0, len);
+        OffHeapAccess.MEMORY.read(((Tensor.OffHeap) t).address() + start * 8, sc.d, 0, len);
         sc.off[0] = 0;
         return sc.d;
     }
@@ -51,7 +59,7 @@ final class ChunkAccess {
             sc.off[0] = a.offset() + (int) start;
             return a.array();
         }
-        Memory.read(((Tensor.OffHeap) t).address() + start * 2, sc.s, 0, len);
+        OffHeapAccess.MEMORY.read(((Tensor.OffHeap) t).address() + start * 2, sc.s, 0, len);
         sc.off[0] = 0;
         return sc.s;
     }
@@ -60,9 +68,9 @@ final class ChunkAccess {
     private static void writeBack(Tensor t, long start, int len, Object scratch) {
         if (!(t instanceof Tensor.OffHeap o)) return;
         long address = o.address() + start * t.dtype().byteSize();
-        if (scratch instanceof float[] f) Memory.write(address, f, 0, len);
-        else if (scratch instanceof double[] d) Memory.write(address, d, 0, len);
-        else Memory.write(address, (short[]) scratch, 0, len);
+        if (scratch instanceof float[] f) OffHeapAccess.MEMORY.write(address, f, 0, len);
+        else if (scratch instanceof double[] d) OffHeapAccess.MEMORY.write(address, d, 0, len);
+        else OffHeapAccess.MEMORY.write(address, (short[]) scratch, 0, len);
     }
 
     /** Widens a chunk of fp16/bf16 bits into {@code sc.f}. */

@@ -17,8 +17,20 @@ final class ChunkKernels {
      * {@code --add-modules jdk.incubator.vector} and {@code -Dgradclip.cpu.vector=false} is not set.
      * Bit-identical either way; JDK 17's C2 does not vectorise the float→double lane loop by itself.
      */
-    static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
-            && !"false".equals(System.getProperty("gradclip.cpu.vector"));
+    static final boolean VECTOR = readVectorModule() && !"false".equals(System.getProperty("gradclip.cpu.vector"));
+
+    /**
+     * Whether the boot layer has jdk.incubator.vector; if so, this module reads it. The module descriptor
+     * does not require it (not even {@code requires static}: an incubator module in the compile-time graph
+     * makes javac and javadoc warn on every build), so on the module path the read edge is added here;
+     * on the class path (the unnamed module reads every module) this changes nothing.
+     */
+    private static boolean readVectorModule() {
+        return ModuleLayer.boot().findModule("jdk.incubator.vector").map(vector -> {
+            ChunkKernels.class.getModule().addReads(vector);
+            return true;
+        }).orElse(false);
+    }
 
     private ChunkKernels() {
     }

@@ -26,6 +26,9 @@ import java.util.List;
  * copied in, and copied back after a pass that writes.
  */
 public final class NativeBackend implements ClipBackend {
+    /** Raw off-heap access (internal: handed only to gradclip's own classes). */
+    private static final Memory MEMORY = Memory.access();
+
     private final NativeApi api;
     private final Backend kind;
     private final String name;
@@ -373,7 +376,7 @@ public final class NativeBackend implements ClipBackend {
 
         void free() {
             if (device != 0) api.deviceFree(device);
-            if (host != 0) Memory.free(host);
+            if (host != 0) MEMORY.free(host);
         }
     }
 
@@ -386,7 +389,7 @@ public final class NativeBackend implements ClipBackend {
         if (t instanceof Tensor.OffHeap o) {
             hostAddress = o.address();
         } else {
-            host = Memory.allocate(bytes);
+            host = MEMORY.allocate(bytes);
             copyFromHeap(t, host);
             hostAddress = host;
         }
@@ -397,7 +400,7 @@ public final class NativeBackend implements ClipBackend {
         long[] out = new long[1];
         int rc = api.deviceAlloc(bytes, out);
         if (rc != NativeApi.GC_OK) {
-            if (host != 0) Memory.free(host);
+            if (host != 0) MEMORY.free(host);
             check(rc, "device allocation of " + bytes + " bytes");
         }
         staged.add(new Staged(t, host, out[0], bytes));
@@ -406,15 +409,15 @@ public final class NativeBackend implements ClipBackend {
     }
 
     private static void copyFromHeap(Tensor t, long address) {
-        if (t instanceof Tensor.HeapFloats a) Memory.write(address, a.array(), a.offset(), (int) t.size());
-        else if (t instanceof Tensor.HeapDoubles a) Memory.write(address, a.array(), a.offset(), (int) t.size());
-        else if (t instanceof Tensor.HeapShorts a) Memory.write(address, a.array(), a.offset(), (int) t.size());
+        if (t instanceof Tensor.HeapFloats a) MEMORY.write(address, a.array(), a.offset(), (int) t.size());
+        else if (t instanceof Tensor.HeapDoubles a) MEMORY.write(address, a.array(), a.offset(), (int) t.size());
+        else if (t instanceof Tensor.HeapShorts a) MEMORY.write(address, a.array(), a.offset(), (int) t.size());
     }
 
     private static void copyToHeap(Tensor t, long address) {
-        if (t instanceof Tensor.HeapFloats a) Memory.read(address, a.array(), a.offset(), (int) t.size());
-        else if (t instanceof Tensor.HeapDoubles a) Memory.read(address, a.array(), a.offset(), (int) t.size());
-        else if (t instanceof Tensor.HeapShorts a) Memory.read(address, a.array(), a.offset(), (int) t.size());
+        if (t instanceof Tensor.HeapFloats a) MEMORY.read(address, a.array(), a.offset(), (int) t.size());
+        else if (t instanceof Tensor.HeapDoubles a) MEMORY.read(address, a.array(), a.offset(), (int) t.size());
+        else if (t instanceof Tensor.HeapShorts a) MEMORY.read(address, a.array(), a.offset(), (int) t.size());
     }
 
     @Override
