@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gradclip.Backend;
 import dev.gradclip.ClipReport;
 import dev.gradclip.Clipper;
+import dev.gradclip.NonFiniteGradientException;
+import dev.gradclip.NonFinitePolicy;
 import dev.gradclip.NormClip;
 import dev.gradclip.NormPartials;
 import dev.gradclip.NormType;
@@ -45,14 +47,22 @@ class C10dExchangeTest {
 
     private static List<Process> launch(int port, int world, int[] ranks, long seed, String p, double maxNorm, long timeoutMs, Path dir)
             throws Exception {
+        return launch(port, world, ranks, seed, p, maxNorm, timeoutMs, dir, List.of(), 0);
+    }
+
+    /** Starts the ranks in the order given, {@code staggerMs} apart, each with {@code extra} appended to its arguments. */
+    private static List<Process> launch(int port, int world, int[] ranks, long seed, String p, double maxNorm, long timeoutMs, Path dir,
+            List<String> extra, long staggerMs) throws Exception {
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<Process> ps = new ArrayList<>();
         for (int r : ranks) {
-            ps.add(new ProcessBuilder(java, "-Xmx512m", "-cp", cp, RankMain.class.getName(), String.valueOf(port), String.valueOf(r),
-                    String.valueOf(world), String.valueOf(seed), p, String.valueOf(maxNorm), String.valueOf(timeoutMs),
-                    dir.resolve("rank" + r).toString())
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("rank" + r + ".log").toFile()).start());
+            List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "-cp", cp, RankMain.class.getName(), String.valueOf(port),
+                    String.valueOf(r), String.valueOf(world), String.valueOf(seed), p, String.valueOf(maxNorm), String.valueOf(timeoutMs),
+                    dir.resolve("rank" + r).toString()));
+            cmd.addAll(extra);
+            if (staggerMs > 0 && !ps.isEmpty()) Thread.sleep(staggerMs);
+            ps.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("rank" + r + ".log").toFile()).start());
         }
         return ps;
     }
@@ -101,6 +111,68 @@ class C10dExchangeTest {
                                     throw new AssertionError(what + ": tensor " + piece.tensor() + " element " + i + " expected bits "
                                             + Long.toHexString(single.bits(piece.tensor(), i)) + " got " + Long.toHexString(got));
                                 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A NaN with a payload on one rank, under each non-finite policy, ranks started in reverse order and staggered
+     * (the last rank arrives first, rank 0, which hosts the store, last): every rank decides what one process decides
+     * on the global norm: PROPAGATE writes the bits of one process, ERROR throws on every rank and SKIP reports a
+     * skipped step on every rank, both with every element untouched.
+     */
+    @Test
+    void aNanOnOneRankIsDecidedTogetherUnderEachPolicyWhateverTheArrivalOrder() throws Exception {
+        int world = FULL ? 3 : 2;
+        for (NonFinitePolicy policy : NonFinitePolicy.values()) {
+            long seed = 900L + policy.ordinal();
+            Shards single = new Shards(seed, world, true);
+            Shards pristine = new Shards(seed, world, true);
+            NormClip clip = NormClip.of(1.0).withNonFinite(policy);
+            String expectedOutcome;
+            long totalBits;
+            long scaleBits;
+            try (Clipper c = Clipper.create(Backend.CPU)) {
+                totalBits = Double.doubleToRawLongBits(c.partials(single.whole(), NormType.L2).totalNorm());
+                try {
+                    ClipReport r = c.clipByGlobalNorm(single.whole(), clip);
+                    expectedOutcome = r.skipped() ? "skipped" : "ok";
+                    scaleBits = Double.doubleToRawLongBits(r.scale());
+                } catch (NonFiniteGradientException e) {
+                    expectedOutcome = "nonfinite";
+                    scaleBits = Double.doubleToRawLongBits(Double.NaN);
+                    totalBits = scaleBits;
+                }
+            }
+            assertEquals(0x7ff8000000000000L, totalBits, "the reference global norm is the canonical NaN");
+            int[] ranks = new int[world];
+            for (int r = 0; r < world; r++) ranks[r] = world - 1 - r;
+            Path dir = Files.createTempDirectory("c10d-nan");
+            List<Process> procs = launch(freePort(), world, ranks, seed, "2", 1.0, 60_000, dir, List.of(policy.name(), "nan"), 700);
+            for (int k = 0; k < world; k++) {
+                int r = ranks[k];
+                Path log = dir.resolve("rank" + r + ".log");
+                String what = policy + ", rank " + r + " of " + world;
+                assertEquals(expectedOutcome.equals("nonfinite") ? 3 : 0, waitFor(procs.get(k), log), what + ":\n" + Files.readString(log));
+                try (DataInputStream in = new DataInputStream(new FileInputStream(dir.resolve("rank" + r).toFile()))) {
+                    assertEquals(expectedOutcome, in.readUTF(), what);
+                    long total = in.readLong();
+                    long scale = in.readLong();
+                    if (!expectedOutcome.equals("nonfinite")) {
+                        assertEquals(totalBits, total, what + ": global norm bits");
+                        assertEquals(scaleBits, scale, what + ": scale bits");
+                    }
+                    Shards expected = expectedOutcome.equals("ok") ? single : pristine;
+                    for (Shards.Piece piece : expected.ranks.get(r)) {
+                        for (int i = piece.offset(); i < piece.offset() + piece.length(); i++) {
+                            long got = in.readLong();
+                            if (got != expected.bits(piece.tensor(), i)) {
+                                throw new AssertionError(what + ": tensor " + piece.tensor() + " element " + i + " expected bits "
+                                        + Long.toHexString(expected.bits(piece.tensor(), i)) + " got " + Long.toHexString(got));
                             }
                         }
                     }

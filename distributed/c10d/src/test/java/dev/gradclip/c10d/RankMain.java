@@ -2,6 +2,8 @@ package dev.gradclip.c10d;
 
 import dev.gradclip.Backend;
 import dev.gradclip.Clipper;
+import dev.gradclip.NonFiniteGradientException;
+import dev.gradclip.NonFinitePolicy;
 import dev.gradclip.NormClip;
 import dev.gradclip.NormType;
 import dev.gradclip.distributed.DistributedClipper;
@@ -13,9 +15,11 @@ import java.net.URI;
 import java.time.Duration;
 
 /**
- * One rank in its own JVM: {@code RankMain PORT RANK WORLD SEED P MAXNORM TIMEOUT_MS OUT}. Clips its shard of
- * {@link Shards} through c10d and writes OUT: the outcome ("ok" or the exception's message), the global
- * norm's and the scale's bits, then the bits of every element of its pieces. Exit 0, or 2 on an exchange failure.
+ * One rank in its own JVM: {@code RankMain PORT RANK WORLD SEED P MAXNORM TIMEOUT_MS OUT [POLICY [nan]]}. Clips its
+ * shard of {@link Shards} (with the planted NaN when the last argument is {@code nan}) under the non-finite POLICY
+ * (default PROPAGATE) through c10d and writes OUT: the outcome ("ok", "skipped", "nonfinite" or the exchange
+ * failure's message), the global norm's and the scale's bits, then the bits of every element of its pieces.
+ * Exit 0 (3 for "nonfinite"), or 2 on an exchange failure.
  */
 public final class RankMain {
     public static void main(String[] args) throws Exception {
@@ -26,7 +30,8 @@ public final class RankMain {
         NormType p = NormType.parse(args[4]);
         double maxNorm = Double.parseDouble(args[5]);
         Duration timeout = Duration.ofMillis(Long.parseLong(args[6]));
-        Shards shards = new Shards(seed, world);
+        NonFinitePolicy policy = args.length > 8 ? NonFinitePolicy.valueOf(args[8]) : NonFinitePolicy.PROPAGATE;
+        Shards shards = new Shards(seed, world, args.length > 9 && args[9].equals("nan"));
         String outcome = "ok";
         double total = Double.NaN;
         double scale = Double.NaN;
@@ -34,9 +39,13 @@ public final class RankMain {
         try (Clipper clipper = Clipper.create(Backend.CPU);
              C10dExchange exchange = C10dExchange.connect(URI.create("tcp://127.0.0.1:" + port), rank, world, timeout)) {
             ShardedClipReport r = new DistributedClipper(clipper, exchange)
-                    .clipByGlobalNorm(shards.rank(rank), NormClip.of(maxNorm).withNormType(p));
+                    .clipByGlobalNorm(shards.rank(rank), NormClip.of(maxNorm).withNormType(p).withNonFinite(policy));
             total = r.totalNorm();
             scale = r.scale();
+            if (r.local().skipped()) outcome = "skipped";
+        } catch (NonFiniteGradientException e) {
+            outcome = "nonfinite";
+            rc = 3;
         } catch (ExchangeException e) {
             outcome = "exchange failed: " + e.getMessage();
             rc = 2;

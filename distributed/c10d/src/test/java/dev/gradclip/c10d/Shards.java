@@ -21,6 +21,14 @@ final class Shards {
     final List<List<Piece>> ranks = new ArrayList<>();
 
     Shards(long seed, int world) {
+        this(seed, world, false);
+    }
+
+    /**
+     * @param withNaN plant a NaN with a payload (quiet for fp32/fp64, signalling for 16-bit) in tensor 0 at element
+     *                {@code CHUNK + 5}: on rank 1 when the world has two ranks or more, else on rank 0
+     */
+    Shards(long seed, int world, boolean withNaN) {
         Random rnd = new Random(seed);
         int n = 6 + rnd.nextInt(6);
         DType[] types = {DType.FLOAT32, DType.FLOAT64, DType.FLOAT16, DType.BFLOAT16};
@@ -51,6 +59,15 @@ final class Shards {
                     }
                     arrays[t] = a;
                 }
+            }
+        }
+        if (withNaN) {
+            int i = CHUNK + 5;
+            switch (dtypes[0]) {
+                case FLOAT32 -> ((float[]) arrays[0])[i] = Float.intBitsToFloat(0xffc0_1234);
+                case FLOAT64 -> ((double[]) arrays[0])[i] = Double.longBitsToDouble(0x7ff8_0000_dead_beefL);
+                case FLOAT16 -> ((short[]) arrays[0])[i] = (short) 0x7d23;
+                default -> ((short[]) arrays[0])[i] = (short) 0xff91;
             }
         }
         for (int r = 0; r < world; r++) ranks.add(new ArrayList<>());
