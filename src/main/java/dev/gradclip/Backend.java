@@ -4,20 +4,31 @@ package dev.gradclip;
 public enum Backend {
     /** CUDA when a GPU and driver are present, else CPU. */
     AUTO,
-    /** Pure Java, multi-threaded; the reference implementation. */
+    /**
+     * The host CPU, multi-threaded: the native SIMD kernels of {@code libgradclip-cpu} (from the natives jar)
+     * where they load, else the pure-Java reference; both compute the same bits. Always available.
+     */
     CPU,
     /** CUDA kernels on the GPU, through JavaCPP ({@code libgradclip}). */
     CUDA,
     /** The same CUDA kernels compiled for the host and run on the CPU ({@code libgradclip-emu}); for parity testing. */
     EMULATED;
 
-    /** Lower-case name as the command line spells it. */
+    /** {@return the lower-case name as the command line spells it: "auto", "cpu", "cuda" or "emulated"} */
     public String cliName() {
         return name().toLowerCase(java.util.Locale.ROOT);
     }
 
-    /** Parses auto|cpu|cuda|emulated (case-insensitive). */
+    /**
+     * Parses a backend name as {@link #cliName()} spells it, ignoring case and surrounding white space.
+     *
+     * @param text "auto", "cpu", "cuda" or "emulated"
+     * @return the backend of that name
+     * @throws IllegalArgumentException if {@code text} names no backend
+     * @throws NullPointerException if {@code text} is null
+     */
     public static Backend parse(String text) {
+        java.util.Objects.requireNonNull(text, "text is null");
         for (Backend b : values()) {
             if (b.cliName().equalsIgnoreCase(text.trim())) return b;
         }

@@ -30,6 +30,12 @@ import org.bytedeco.javacpp.Pointer;
  * "the CUDA context is lost": every later CUDA call of the process fails, and the process must restart its
  * CUDA work. A failed wait never yields a stale result.
  * A Clipper is safe to use from one thread at a time.
+ *
+ * <p>It is not thread-safe: threads sharing one clipper must not run operations at the same time
+ * (several clippers may run in parallel). While an operation runs, the {@link NativeBuffer}s and
+ * {@link DeviceBuffer}s its tensors belong to are pinned open (a concurrent {@code close()} of one waits).
+ * Close the clipper to release the backend's native resources; buffers it allocated stay valid until
+ * they are closed themselves.
  */
 public final class Clipper implements AutoCloseable {
     private final ClipBackend backend;
@@ -41,7 +47,11 @@ public final class Clipper implements AutoCloseable {
         this.selectionReason = selectionReason;
     }
 
-    /** A clipper on the best available backend (AUTO). */
+    /**
+     * {@return a clipper on the best available backend, {@code create(Backend.AUTO)}} AUTO is always
+     * available (it falls back to the CPU); {@link #create(Backend)} says what it picks, and
+     * {@link #selectionReason()} why.
+     */
     public static Clipper create() {
         return create(Backend.AUTO);
     }
@@ -52,6 +62,8 @@ public final class Clipper implements AutoCloseable {
      * CUDA, a set of host tensors (arrays, buffers, native memory) on the CPU, in place (CUDA would copy each
      * tensor to the GPU and back per call); without a GPU, AUTO is the CPU.
      *
+     * @param requested the backend to open
+     * @return an open clipper on that backend
      * @throws IllegalStateException if the requested backend is not available here, with the reason
      */
     public static Clipper create(Backend requested) {
@@ -69,20 +81,23 @@ public final class Clipper implements AutoCloseable {
         return new Clipper(backend, "chosen by the caller");
     }
 
-    /** Every backend and whether it can run here, with the reason when it cannot. */
+    /**
+     * {@return CPU, CUDA and EMULATED, in that order, each with whether it can run here and what it runs on
+     * or why not} Loads the native libraries where present and counts the CUDA devices; opens no backend.
+     */
     public static List<BackendStatus> availableBackends() {
         return Backends.statuses();
     }
 
     /**
-     * The backend this clipper runs on: CPU, CUDA or EMULATED, or AUTO when it runs each set where its
-     * tensors live (see {@link #create(Backend)}; each {@link ClipReport#backend()} names the one that ran).
+     * {@return the backend this clipper runs on: CPU, CUDA or EMULATED, or AUTO when it runs each set where
+     * its tensors live} See {@link #create(Backend)}; each {@link ClipReport#backend()} names the one that ran.
      */
     public Backend backend() {
         return backend.kind();
     }
 
-    /** Why this backend was picked (for AUTO: why the others were not). */
+    /** {@return why this backend was picked} For AUTO it also says why CUDA was not, when it was not. */
     public String selectionReason() {
         return selectionReason;
     }
@@ -94,6 +109,15 @@ public final class Clipper implements AutoCloseable {
      * and keeps its bits; a value equal to a bound (−0.0 against +0.0) is kept. Counts the elements with
      * {@code x < min || x > max} ({@link ClipReport#clippedElements()}, the only ones written) and the NaN/±∞
      * ones. Under ERROR or SKIP a non-finite element stops the operation before anything is written.
+     *
+     * @param grads the gradients, clipped in place
+     * @param clip the bounds and the non-finite policy
+     * @return what was clamped and counted; {@link ClipReport#skipped()} under SKIP with a non-finite element
+     * @throws IllegalStateException if this clipper is closed, or a tensor's memory was closed or freed
+     *     (naming the tensor); nothing is modified
+     * @throws IllegalArgumentException if this backend cannot reach a tensor (device memory on the CPU,
+     *     another backend's device buffer), naming it; nothing is modified
+     * @throws NonFiniteGradientException under ERROR when an element is NaN or infinite (nothing written)
      */
     public ClipReport clipByValue(GradientSet grads, ValueClip clip) {
         Objects.requireNonNull(clip, "value clip is null");
@@ -123,7 +147,18 @@ public final class Clipper implements AutoCloseable {
     /**
      * Norms without clipping: per tensor {@code ‖g_t‖_p} and the total {@code ‖(g_0, …, g_n)‖_p}, in fp64 by the
      * canonical reduction (see {@link NormPartials} for the exact formulas, general p included). Under
-     * {@link NonFinitePolicy#ERROR} a non-finite total throws {@link NonFiniteGradientException}.
+     * {@link NonFinitePolicy#ERROR} a non-finite total throws {@link NonFiniteGradientException};
+     * PROPAGATE and SKIP report it. Writes nothing.
+     *
+     * @param grads the gradients, read only
+     * @param normType the p of the norms
+     * @param policy ERROR to throw on a non-finite total norm
+     * @return the norms; its scale is 1 and nothing is clipped
+     * @throws IllegalStateException if this clipper is closed, or a tensor's memory was closed or freed
+     *     (naming the tensor); nothing is modified
+     * @throws IllegalArgumentException if this backend cannot reach a tensor (device memory on the CPU,
+     *     another backend's device buffer), naming it; nothing is modified
+     * @throws NonFiniteGradientException under ERROR when the total norm is NaN or infinite
      */
     public ClipReport norms(GradientSet grads, NormType normType, NonFinitePolicy policy) {
         Objects.requireNonNull(normType, "norm type is null");
@@ -139,7 +174,18 @@ public final class Clipper implements AutoCloseable {
         }
     }
 
-    /** {@link #norms(GradientSet, NormType, NonFinitePolicy)} with PROPAGATE. */
+    /**
+     * {@link #norms(GradientSet, NormType, NonFinitePolicy)} with PROPAGATE: the norms, never an exception
+     * for non-finite values.
+     *
+     * @param grads the gradients, read only
+     * @param normType the p of the norms
+     * @return the norms; its scale is 1 and nothing is clipped
+     * @throws IllegalStateException if this clipper is closed, or a tensor's memory was closed or freed
+     *     (naming the tensor); nothing is modified
+     * @throws IllegalArgumentException if this backend cannot reach a tensor (device memory on the CPU,
+     *     another backend's device buffer), naming it; nothing is modified
+     */
     public ClipReport norms(GradientSet grads, NormType normType) {
         return norms(grads, normType, NonFinitePolicy.PROPAGATE);
     }
@@ -150,6 +196,14 @@ public final class Clipper implements AutoCloseable {
      * {@link NormPartials#totalNorm()} folds {@code ‖(g_0, …, g_n)‖_p} exactly as every operation does.
      * Partials of several sets (for example of several workers or parameter groups) can be combined by
      * the caller; {@link #clipWithTotalNorm} applies the result. Writes nothing.
+     *
+     * @param grads the gradients, read only
+     * @param normType the p of the norms
+     * @return the exact partials of the set
+     * @throws IllegalStateException if this clipper is closed, or a tensor's memory was closed or freed
+     *     (naming the tensor); nothing is modified
+     * @throws IllegalArgumentException if this backend cannot reach a tensor (device memory on the CPU,
+     *     another backend's device buffer), naming it; nothing is modified
      */
     public NormPartials partials(GradientSet grads, NormType normType) {
         Objects.requireNonNull(normType, "norm type is null");
@@ -163,6 +217,16 @@ public final class Clipper implements AutoCloseable {
      * {@code g_t ← g_t · scale(‖g_t‖_p, M)} for each tensor t on its own, with {@code scale} of
      * {@link Semantics}. A non-finite tensor norm or a NaN scale stops the whole operation under ERROR or SKIP.
      * {@link ClipReport#scale()} is the smallest tensor scale (NaN if any is NaN).
+     *
+     * @param grads the gradients, clipped in place
+     * @param clip the threshold M, the norm type, the semantics and the non-finite policy
+     * @return the tensor norms and scales; {@link ClipReport#skipped()} when SKIP stopped the operation
+     * @throws IllegalStateException if this clipper is closed, or a tensor's memory was closed or freed
+     *     (naming the tensor); nothing is modified
+     * @throws IllegalArgumentException if this backend cannot reach a tensor (device memory on the CPU,
+     *     another backend's device buffer), naming it; nothing is modified
+     * @throws NonFiniteGradientException under ERROR when a tensor norm is not finite or a scale is NaN
+     *     (nothing written)
      */
     public ClipReport clipByNorm(GradientSet grads, NormClip clip) {
         Objects.requireNonNull(clip, "norm clip is null");
@@ -179,6 +243,15 @@ public final class Clipper implements AutoCloseable {
      * ({@link Semantics}: TORCH {@code min(M/(N+1e-6), 1)}, TF {@code M/max(N, M)} with 0/0 taken as 1),
      * {@code g_t ← g_t · s} for every t; tensors are not written when the applied scale is exactly 1.
      * A non-finite N or a NaN s stops the operation under ERROR (throws) or SKIP (reports a skip).
+     *
+     * @param grads the gradients, clipped in place
+     * @param clip the threshold M, the norm type, the semantics and the non-finite policy
+     * @return the norms and the scale s; {@link ClipReport#skipped()} when SKIP stopped the operation
+     * @throws IllegalStateException if this clipper is closed, or a tensor's memory was closed or freed
+     *     (naming the tensor); nothing is modified
+     * @throws IllegalArgumentException if this backend cannot reach a tensor (device memory on the CPU,
+     *     another backend's device buffer), naming it; nothing is modified
+     * @throws NonFiniteGradientException under ERROR when N is not finite or s is NaN (nothing written)
      */
     public ClipReport clipByGlobalNorm(GradientSet grads, NormClip clip) {
         Objects.requireNonNull(clip, "norm clip is null");
@@ -194,6 +267,16 @@ public final class Clipper implements AutoCloseable {
      * {@link #partials}, possibly combined across sets), under the clip's semantics and non-finite policy,
      * decided on {@code N} (and a NaN scale) exactly as in {@link #clipByGlobalNorm}. The gradients are
      * not read: the report's tensor norms are NaN (not measured) and its non-finite count is 0.
+     *
+     * @param grads the gradients, scaled in place
+     * @param clip the threshold M, the semantics and the non-finite policy (its norm type is reported only)
+     * @param totalNorm N, any double (NaN and ∞ are decided by the clip's non-finite policy)
+     * @return the scale applied; {@link ClipReport#skipped()} when SKIP stopped the operation
+     * @throws IllegalStateException if this clipper is closed, or a tensor's memory was closed or freed
+     *     (naming the tensor); nothing is modified
+     * @throws IllegalArgumentException if this backend cannot reach a tensor (device memory on the CPU,
+     *     another backend's device buffer), naming it; nothing is modified
+     * @throws NonFiniteGradientException under ERROR when N is not finite or the scale is NaN (nothing written)
      */
     public ClipReport clipWithTotalNorm(GradientSet grads, NormClip clip, double totalNorm) {
         Objects.requireNonNull(clip, "norm clip is null");
@@ -209,8 +292,14 @@ public final class Clipper implements AutoCloseable {
      * is not written. {@link ClipReport#scale()} is the smallest factor; the gradients are not measured
      * (no norms, non-finite count 0).
      *
-     * @param factors one finite factor per tensor, in set order
-     * @throws IllegalArgumentException if the length differs from the set's size or a factor is NaN or infinite
+     * @param grads the gradients, scaled in place
+     * @param factors one finite factor per tensor, in set order (copied)
+     * @return the factors as {@link ClipReport#tensorScales()}, the elements written as
+     *     {@link ClipReport#clippedElements()}
+     * @throws IllegalArgumentException if the length differs from the set's size or a factor is NaN or
+     *     infinite, or this backend cannot reach a tensor; nothing is modified
+     * @throws IllegalStateException if this clipper is closed, or a tensor's memory was closed or freed
+     *     (naming the tensor); nothing is modified
      */
     public ClipReport scaleEach(GradientSet grads, double[] factors) {
         Objects.requireNonNull(factors, "factors are null");
@@ -235,7 +324,16 @@ public final class Clipper implements AutoCloseable {
      * Runs {@code operation}: {@link ClipOperation.ByValue} → {@link #clipByValue}, {@link ClipOperation.ByNorm}
      * → {@link #clipByNorm}, {@link ClipOperation.ByGlobalNorm} → {@link #clipByGlobalNorm},
      * {@link ClipOperation.Renormalize} → {@link #renormalize}, {@link ClipOperation.Norms} →
-     * {@link #norms(GradientSet, NormType, NonFinitePolicy)}; the formulas are theirs.
+     * {@link #norms(GradientSet, NormType, NonFinitePolicy)}; the formulas, reports and exceptions are theirs.
+     *
+     * @param grads the gradients, clipped in place (read only for {@code Norms})
+     * @param operation the operation to run
+     * @return the report of that operation
+     * @throws IllegalStateException if this clipper is closed, or a tensor's memory was closed or freed
+     *     (naming the tensor); nothing is modified
+     * @throws IllegalArgumentException if this backend cannot reach a tensor (device memory on the CPU,
+     *     another backend's device buffer), naming it; nothing is modified
+     * @throws NonFiniteGradientException under ERROR, as the operation's method documents
      */
     public ClipReport apply(GradientSet grads, ClipOperation operation) {
         Objects.requireNonNull(operation, "operation is null");
@@ -255,6 +353,18 @@ public final class Clipper implements AutoCloseable {
      * {@link PendingReport#get()} is called (which throws {@link NonFiniteGradientException} under ERROR).
      * Other backends, and sets that need staging, run synchronously and return a completed report. The
      * next operation on this clipper reads the previous pending report first (the engine keeps one result).
+     * The caller must not modify or free the gradients' memory before the report is read (or a later
+     * operation on this clipper has run).
+     *
+     * @param grads the gradients, clipped in place in stream order
+     * @param clip the threshold M, the norm type, the semantics and the non-finite policy
+     * @return the pending report; {@link PendingReport#get()} waits for the kernels
+     * @throws IllegalStateException if this clipper is closed, or a tensor's memory was closed or freed
+     *     (naming the tensor); nothing is modified
+     * @throws IllegalArgumentException if this backend cannot reach a tensor (device memory on the CPU,
+     *     another backend's device buffer), naming it; nothing is modified
+     * @throws NonFiniteGradientException under ERROR, when the operation ran synchronously (otherwise
+     *     {@link PendingReport#get()} throws it)
      */
     public PendingReport clipByGlobalNormAsync(GradientSet grads, NormClip clip) {
         Objects.requireNonNull(clip, "norm clip is null");
@@ -339,10 +449,16 @@ public final class Clipper implements AutoCloseable {
     /**
      * Runs later operations, and the copies of this clipper's {@link DeviceBuffer}s, on the CUDA stream
      * {@code cudaStream} (a {@code cudaStream_t}, as an address; 0 is the default stream). Only the CUDA
-     * backend has streams (the emulated backend takes the emulated runtime's, for tests). <b>Pass the
-     * framework's current stream</b>: the default stream 0 is not ordered after work on a framework's
-     * non-blocking streams (PyTorch's included), so a clip on stream 0 may read gradients the backward pass
-     * is still writing; or record an event after the backward pass and call {@link #waitFor(long)}.
+     * backend has streams (the emulated backend takes the emulated runtime's, for tests); the others accept
+     * only 0. <b>Pass the framework's current stream</b>: the default stream 0 is not ordered after work on
+     * a framework's non-blocking streams (PyTorch's included), so a clip on stream 0 may read gradients the
+     * backward pass is still writing; or record an event after the backward pass and call
+     * {@link #waitFor(long)}.
+     *
+     * @param cudaStream the stream's address, or 0 for the default stream
+     * @return this clipper
+     * @throws IllegalStateException if this clipper is closed
+     * @throws IllegalArgumentException if {@code cudaStream} is not 0 and the backend has no CUDA streams
      */
     public Clipper onStream(long cudaStream) {
         if (closed) throw new IllegalStateException("Clipper is closed");
@@ -350,7 +466,14 @@ public final class Clipper implements AutoCloseable {
         return this;
     }
 
-    /** {@link #onStream(long)} with a JavaCPP presets stream ({@code cudaStream_t} / {@code CUstream_st}). */
+    /**
+     * {@link #onStream(long)} with a JavaCPP presets stream ({@code cudaStream_t} / {@code CUstream_st}).
+     *
+     * @param cudaStream the stream; its address is read once, here
+     * @return this clipper
+     * @throws IllegalStateException if this clipper is closed
+     * @throws IllegalArgumentException if the stream's address is not 0 and the backend has no CUDA streams
+     */
     public Clipper onStream(Pointer cudaStream) {
         Objects.requireNonNull(cudaStream, "stream is null");
         return onStream(cudaStream.address());
@@ -366,8 +489,11 @@ public final class Clipper implements AutoCloseable {
      * stream current at this call ({@link #onStream}). Only the CUDA backend (and the emulated one, with the
      * emulated runtime's events) has events.
      *
+     * @param cudaEvent the event's address, recorded after the last write of the gradients
+     * @return this clipper
      * @throws IllegalArgumentException if {@code cudaEvent} is 0 or the backend has no events
-     * @throws IllegalStateException if CUDA refuses the stream or event (the message names the CUDA error)
+     * @throws IllegalStateException if this clipper is closed, or CUDA refuses the stream or event (the
+     *     message names the CUDA error)
      */
     public Clipper waitFor(long cudaEvent) {
         if (closed) throw new IllegalStateException("Clipper is closed");
@@ -375,7 +501,15 @@ public final class Clipper implements AutoCloseable {
         return this;
     }
 
-    /** {@link #waitFor(long)} with a JavaCPP presets event ({@code cudaEvent_t} / {@code CUevent_st}). */
+    /**
+     * {@link #waitFor(long)} with a JavaCPP presets event ({@code cudaEvent_t} / {@code CUevent_st}).
+     *
+     * @param cudaEvent the event, recorded after the last write of the gradients
+     * @return this clipper
+     * @throws NullPointerException if {@code cudaEvent} is null
+     * @throws IllegalArgumentException if the event's address is 0 or the backend has no events
+     * @throws IllegalStateException if this clipper is closed, or CUDA refuses the stream or event
+     */
     public Clipper waitFor(Pointer cudaEvent) {
         Objects.requireNonNull(cudaEvent, "event is null");
         return waitFor(cudaEvent.address());
@@ -384,8 +518,12 @@ public final class Clipper implements AutoCloseable {
     /**
      * Allocates {@code count} elements in this backend's device memory (CUDA: GPU memory; EMULATED: host
      * memory the emulated kernels read directly), through gradclip's own C API. Its {@link DeviceBuffer#tensor()}
-     * is clipped in place without staging. Close it to free the memory.
+     * is clipped in place without staging. Close it to free the memory; it stays valid after this clipper
+     * is closed.
      *
+     * @param dtype the type of the elements
+     * @param count the number of elements, ≥ 0
+     * @return the open buffer; its contents are not initialised (cudaMalloc does not zero memory)
      * @throws IllegalArgumentException if {@code count} is negative or {@code count × dtype.byteSize()}
      *     overflows 64 bits (before anything is allocated)
      * @throws IllegalStateException if this backend has no device memory (CPU)
@@ -399,9 +537,20 @@ public final class Clipper implements AutoCloseable {
     }
 
     /**
-     * DL4J renormalize, per tensor: {@code g_t ← g_t / ‖g_t‖_p} always, with a zero norm taken as 1e-5
+     * DL4J renormalize, per tensor: {@code g_t ← g_t · (1 / ‖g_t‖_p)} always, with a zero norm taken as 1e-5
      * ({@code scale = 1 / (N == 0 ? 1e-5 : N)}). A non-finite tensor norm stops the operation under ERROR
-     * or SKIP.
+     * or SKIP. The factor {@code 1 / N} is computed in fp64 and applied by the canonical scale pass
+     * ({@code g_t ← g_t · s_t}, not a division per element).
+     *
+     * @param grads the gradients, scaled in place
+     * @param normType the p of the norms
+     * @param policy what to do when a tensor norm is NaN or infinite
+     * @return the tensor norms and factors; {@link ClipReport#skipped()} when SKIP stopped the operation
+     * @throws IllegalStateException if this clipper is closed, or a tensor's memory was closed or freed
+     *     (naming the tensor); nothing is modified
+     * @throws IllegalArgumentException if this backend cannot reach a tensor (device memory on the CPU,
+     *     another backend's device buffer), naming it; nothing is modified
+     * @throws NonFiniteGradientException under ERROR when a tensor norm is not finite (nothing written)
      */
     public ClipReport renormalize(GradientSet grads, NormType normType, NonFinitePolicy policy) {
         Objects.requireNonNull(normType, "norm type is null");
@@ -461,6 +610,11 @@ public final class Clipper implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes the backend (for CUDA: reads a pending report first and destroys the engine and its stream
+     * resources); idempotent. Later operations throw {@link IllegalStateException}; device buffers it
+     * allocated stay valid until closed themselves.
+     */
     @Override
     public void close() {
         if (!closed) {

@@ -17,12 +17,12 @@ public enum DType {
         this.byteSize = byteSize;
     }
 
-    /** Bytes per element. */
+    /** {@return the bytes per element: 4 for FLOAT32, 8 for FLOAT64, 2 for FLOAT16 and BFLOAT16} */
     public int byteSize() {
         return byteSize;
     }
 
-    /** Lower-case name as NumPy and the command line spell it: float32, float64, float16, bfloat16. */
+    /** {@return the lower-case name as NumPy and the command line spell it: float32, float64, float16 or bfloat16} */
     public String numpyName() {
         return name().toLowerCase(java.util.Locale.ROOT);
     }

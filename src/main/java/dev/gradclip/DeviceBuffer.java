@@ -37,17 +37,23 @@ public final class DeviceBuffer implements AutoCloseable {
         this.address = memory.allocate(Math.max(1, bytes));
     }
 
-    /** The backend whose device holds this memory. */
+    /** {@return the backend whose device holds this memory: CUDA or EMULATED} */
     public Backend kind() { return kind; }
 
+    /** {@return the type of the elements} */
     public DType dtype() { return dtype; }
 
+    /** {@return the number of elements} */
     public long count() { return count; }
 
-    /** Whether the memory is still allocated. */
+    /** {@return whether the memory is still allocated} False from the start of {@link #close()} on. */
     public boolean isOpen() { return guard.isOpen(); }
 
-    /** The device address of element 0; fails once closed. */
+    /**
+     * {@return the device address of element 0} Valid until the buffer is closed.
+     *
+     * @throws IllegalStateException if the buffer is closed
+     */
     public long address() {
         long a = address;
         if (a == 0 || !guard.isOpen()) throw new IllegalStateException("device buffer is closed");
@@ -59,12 +65,27 @@ public final class DeviceBuffer implements AutoCloseable {
     /** Whether the device memory is host memory (emulated backend), which host views may alias. */
     boolean isHostMemory() { return memory.isHostMemory(); }
 
-    /** A view of every element, clipped in place by the backend that allocated it. */
+    /**
+     * {@return a view of every element, clipped in place by the backend that allocated it} Operations on
+     * it pin this buffer open while they run; a clipper of another backend refuses it.
+     *
+     * @throws IllegalStateException if the buffer is closed
+     */
     public Tensor tensor() {
         return new Tensor.Device(address(), count, dtype, this);
     }
 
-    /** Copies the elements of {@code src} (a float[], double[] or short[] matching the dtype) in, from element 0. */
+    /**
+     * Copies the elements of {@code src} into elements {@code [0, length of src)}, bits unchanged (staged
+     * through native host memory). The buffer is pinned open during the copy, so a concurrent
+     * {@link #close()} waits for it.
+     *
+     * @param src a {@code float[]} (FLOAT32), {@code double[]} (FLOAT64) or {@code short[]} (FLOAT16 or
+     *     BFLOAT16 bits), no longer than the buffer
+     * @throws IllegalArgumentException if {@code src} is not such an array or does not match the dtype
+     * @throws IndexOutOfBoundsException if {@code src} has more elements than the buffer
+     * @throws IllegalStateException if the buffer is closed, or the backend reports a failed copy
+     */
     public void copyFrom(Object src) {
         long n = length(src);
         long bytes = n * dtype.byteSize();
@@ -79,7 +100,16 @@ public final class DeviceBuffer implements AutoCloseable {
         }
     }
 
-    /** Copies elements {@code [0, dst.length)} out into {@code dst}. */
+    /**
+     * Copies elements {@code [0, length of dst)} into {@code dst}, bits unchanged (staged through native
+     * host memory). The buffer is pinned open during the copy, so a concurrent {@link #close()} waits for it.
+     *
+     * @param dst a {@code float[]} (FLOAT32), {@code double[]} (FLOAT64) or {@code short[]} (FLOAT16 or
+     *     BFLOAT16 bits), no longer than the buffer
+     * @throws IllegalArgumentException if {@code dst} is not such an array or does not match the dtype
+     * @throws IndexOutOfBoundsException if {@code dst} has more elements than the buffer
+     * @throws IllegalStateException if the buffer is closed, or the backend reports a failed copy
+     */
     public void copyTo(Object dst) {
         long n = length(dst);
         long bytes = n * dtype.byteSize();
@@ -116,7 +146,11 @@ public final class DeviceBuffer implements AutoCloseable {
         return n;
     }
 
-    /** Frees the memory; waits for a running operation on a view; idempotent. */
+    /**
+     * Frees the memory; idempotent, and callable from any thread. An operation or copy running on this
+     * buffer finishes first (this call waits for it); later operations on its views and later copies
+     * fail with {@link IllegalStateException}.
+     */
     @Override
     public void close() {
         guard.close(() -> {

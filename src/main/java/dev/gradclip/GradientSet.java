@@ -11,7 +11,8 @@ import java.util.Objects;
 /**
  * An ordered, immutable list of gradient tensor views: the set an operation clips together, as if the
  * tensors were concatenated. Empty sets and empty tensors are legal. Views may not overlap (an element
- * would otherwise be scaled twice): construction fails naming the two tensors.
+ * would otherwise be scaled twice): construction fails naming the two tensors. Thread-safe (the
+ * memory the views point at is the caller's).
  */
 public final class GradientSet {
     private static final GradientSet EMPTY = new GradientSet(List.of());
@@ -28,11 +29,27 @@ public final class GradientSet {
         this.totalElements = total;
     }
 
+    /**
+     * {@return the set of {@code tensors}, in that order}
+     *
+     * @param tensors the views; the array is copied
+     * @throws NullPointerException if the array or one of its elements is null (naming its index)
+     * @throws IllegalArgumentException if two non-empty views overlap (views of the same array, native
+     *     memory or device memory), naming both
+     */
     public static GradientSet of(Tensor... tensors) {
         Objects.requireNonNull(tensors, "tensor array is null");
         return of(Arrays.asList(tensors));
     }
 
+    /**
+     * {@return the set of {@code tensors}, in list order}
+     *
+     * @param tensors the views; the list is copied
+     * @throws NullPointerException if the list or one of its elements is null (naming its index)
+     * @throws IllegalArgumentException if two non-empty views overlap (views of the same array, native
+     *     memory or device memory), naming both
+     */
     public static GradientSet of(List<Tensor> tensors) {
         Objects.requireNonNull(tensors, "tensor list is null");
         List<Tensor> copy = new ArrayList<>(tensors.size());
@@ -45,22 +62,36 @@ public final class GradientSet {
         return copy.isEmpty() ? EMPTY : new GradientSet(Collections.unmodifiableList(copy));
     }
 
+    /** {@return the set of no tensors} Every operation on it succeeds and writes nothing. */
     public static GradientSet empty() {
         return EMPTY;
     }
 
+    /** {@return the views, in set order, as an unmodifiable list} */
     public List<Tensor> tensors() { return tensors; }
 
+    /**
+     * {@return view {@code i}}
+     *
+     * @param i the index in set order
+     * @throws IndexOutOfBoundsException if {@code i} is outside {@code [0, size())}
+     */
     public Tensor get(int i) { return tensors.get(i); }
 
+    /** {@return the number of tensors} */
     public int size() { return tensors.size(); }
 
+    /** {@return whether the set holds no tensor} */
     public boolean isEmpty() { return tensors.isEmpty(); }
 
-    /** Sum of the tensors' element counts. */
+    /** {@return the sum of the tensors' element counts} */
     public long totalElements() { return totalElements; }
 
-    /** Throws {@link IllegalStateException} naming the first tensor whose memory was closed or freed. */
+    /**
+     * Checks every view with {@link Tensor#checkAccessible()}.
+     *
+     * @throws IllegalStateException naming the first tensor whose memory was closed or freed
+     */
     public void checkAccessible() {
         for (int i = 0; i < tensors.size(); i++) {
             try {

@@ -13,6 +13,15 @@ import java.util.Objects;
  * @param nonFinite what to do when a norm is NaN or infinite
  */
 public record NormClip(double maxNorm, NormType normType, Semantics semantics, NonFinitePolicy nonFinite) {
+    /**
+     * Checks the threshold.
+     *
+     * @param maxNorm the threshold M, finite and ≥ 0
+     * @param normType the p of the norm
+     * @param semantics TORCH or TF scale formula
+     * @param nonFinite what to do when a norm is NaN or infinite
+     * @throws IllegalArgumentException if {@code maxNorm} is NaN, negative or infinite
+     */
     public NormClip {
         if (Double.isNaN(maxNorm)) throw new IllegalArgumentException("max norm is NaN");
         if (maxNorm < 0 || Double.isInfinite(maxNorm)) {
@@ -23,19 +32,41 @@ public record NormClip(double maxNorm, NormType normType, Semantics semantics, N
         Objects.requireNonNull(nonFinite, "nonFinite policy is null");
     }
 
-    /** L2, TORCH semantics, PROPAGATE: {@code clip_grad_norm_(params, maxNorm)}. */
+    /**
+     * The clip of {@code torch.nn.utils.clip_grad_norm_(params, maxNorm)}: L2 norm, TORCH semantics
+     * ({@code scale = min(M / (N + 1e-6), 1)}), PROPAGATE.
+     *
+     * @param maxNorm the threshold M, finite and ≥ 0
+     * @return {@code new NormClip(maxNorm, NormType.L2, Semantics.TORCH, NonFinitePolicy.PROPAGATE)}
+     * @throws IllegalArgumentException if {@code maxNorm} is NaN, negative or infinite
+     */
     public static NormClip of(double maxNorm) {
         return new NormClip(maxNorm, NormType.L2, Semantics.TORCH, NonFinitePolicy.PROPAGATE);
     }
 
+    /**
+     * {@return a copy of this clip with another norm type}
+     *
+     * @param p the p of the norm
+     */
     public NormClip withNormType(NormType p) {
         return new NormClip(maxNorm, p, semantics, nonFinite);
     }
 
+    /**
+     * {@return a copy of this clip with another scale formula}
+     *
+     * @param s TORCH or TF
+     */
     public NormClip withSemantics(Semantics s) {
         return new NormClip(maxNorm, normType, s, nonFinite);
     }
 
+    /**
+     * {@return a copy of this clip with another non-finite policy}
+     *
+     * @param policy what to do when a norm is NaN or infinite
+     */
     public NormClip withNonFinite(NonFinitePolicy policy) {
         return new NormClip(maxNorm, normType, semantics, policy);
     }

@@ -8,7 +8,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * The exact canonical intermediate values of one norm pass over a {@link GradientSet}
  * (docs/canonical-reduction.md): phase one of a two-phase clip, or the input of a policy that wants more
- * than the norm. Immutable; every accessor returns copies.
+ * than the norm. Immutable and thread-safe; every accessor returns copies.
  *
  * <p>For tensor {@code t} with chunks {@code c = 0, 1, …} of 65,536 elements:
  * <ul>
@@ -81,7 +81,9 @@ public final class NormPartials {
      * @param tensorSums {@code S_t} per tensor
      * @param maxAbs {@code m_t} per tensor for a general p, else null
      * @param nonFiniteElements NaN or infinite elements in the set
-     * @throws IllegalArgumentException if the lengths do not match or maxAbs is missing (or present) wrongly
+     * @return the partials (copies of the arrays), with the tensor norms and the total norm computed from them
+     * @throws IllegalArgumentException if the lengths do not match, a size or the count is negative, or
+     *     maxAbs is missing for a general p (or present for p = 1, 2, ∞)
      */
     public static NormPartials of(NormType normType, double[] chunkSums, long[] tensorSizes, double[] tensorSums,
                                   double @Nullable [] maxAbs, long nonFiniteElements) {
@@ -133,45 +135,72 @@ public final class NormPartials {
         return m > 0.0 && m < Double.POSITIVE_INFINITY;
     }
 
+    /** {@return the p of the pass} */
     public NormType normType() { return normType; }
 
+    /** {@return the number of tensors of the set the pass measured} */
     public int tensorCount() { return tensorSums.length; }
 
-    /** Tensor t's chunk partials, in chunk order (a copy; empty for an empty tensor). */
+    /**
+     * {@return tensor t's chunk partials, in chunk order} A copy; {@code ceil(size_t / 65,536)} values,
+     * none for an empty tensor.
+     *
+     * @param t the tensor's index in the set
+     * @throws IndexOutOfBoundsException if {@code t} is outside {@code [0, tensorCount())}
+     */
     public double[] chunkSums(int t) {
         Objects.checkIndex(t, tensorSums.length);
         return Arrays.copyOfRange(chunkSums, firstChunk[t], firstChunk[t + 1]);
     }
 
-    /** {@code S_t}: the fold of tensor t's chunk partials. */
+    /**
+     * {@return {@code S_t}, the fold of tensor t's chunk partials}
+     *
+     * @param t the tensor's index in the set
+     * @throws IndexOutOfBoundsException if {@code t} is outside {@code [0, tensorCount())}
+     */
     public double tensorSum(int t) { return tensorSums[t]; }
 
-    /** Whether {@link #maxAbs(int)} is defined: the norm type is a general p (not 1, 2 or ∞). */
+    /** {@return whether {@link #maxAbs(int)} is defined} True exactly for a general p (not 1, 2 or ∞). */
     public boolean hasMaxAbs() { return maxAbs != null; }
 
     /**
-     * {@code m_t = max|x|} over tensor t (NaN if it holds a NaN), for a general p.
+     * {@return {@code m_t = max|x|} over tensor t, for a general p} NaN if the tensor holds a NaN.
      *
+     * @param t the tensor's index in the set
      * @throws IllegalStateException for p = 1, 2 or ∞ (for ∞ it is {@link #tensorSum(int)})
+     * @throws IndexOutOfBoundsException if {@code t} is outside {@code [0, tensorCount())}
      */
     public double maxAbs(int t) {
         if (maxAbs == null) throw new IllegalStateException("max|x| is kept for a general p only, not p = " + normType);
         return maxAbs[t];
     }
 
-    /** NaN or infinite elements seen by the pass. */
+    /** {@return the NaN or infinite elements seen by the pass} */
     public long nonFiniteElements() { return nonFiniteElements; }
 
-    /** {@code ‖g_t‖_p} (see the class comment for the formula). */
+    /**
+     * {@return {@code ‖g_t‖_p}} See the class comment for the formula.
+     *
+     * @param t the tensor's index in the set
+     * @throws IndexOutOfBoundsException if {@code t} is outside {@code [0, tensorCount())}
+     */
     public double tensorNorm(int t) { return tensorNorms[t]; }
 
-    /** A copy of every tensor norm, in set order. */
+    /** {@return a copy of every tensor norm, in set order} */
     public double[] tensorNorms() { return tensorNorms.clone(); }
 
-    /** {@code ‖(g_0, …, g_{n-1})‖_p}, from the tensor sums by the canonical fold; 0 for an empty set. */
+    /**
+     * {@return {@code ‖(g_0, …, g_{n-1})‖_p}, from the tensor sums by the canonical fold} 0 for an empty set.
+     */
     public double totalNorm() { return totalNorm; }
 
-    /** Equal when the norm type, the counts and every partial are equal bit for bit. */
+    /**
+     * {@return whether {@code o} is partials of the same norm type, tensor sizes (in chunks) and non-finite
+     * count whose every chunk sum, tensor sum and max|x| is equal bit for bit} NaN payloads included.
+     *
+     * @param o the object to compare with, may be null
+     */
     @Override
     public boolean equals(@Nullable Object o) {
         return o instanceof NormPartials other && normType.equals(other.normType) && nonFiniteElements == other.nonFiniteElements

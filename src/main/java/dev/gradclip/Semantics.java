@@ -33,10 +33,21 @@ public enum Semantics {
         }
     };
 
-    /** The fp64 scale for norm {@code N} and threshold {@code M}. */
+    /**
+     * The fp64 scale for norm {@code N} and threshold {@code M}, by this constant's formula.
+     *
+     * @param norm N, ≥ 0, or NaN or +∞
+     * @param maxNorm M, finite and ≥ 0
+     * @return the factor every element is multiplied by; NaN when the formula gives NaN
+     */
     public abstract double scale(double norm, double maxNorm);
 
-    /** DL4J {@code RenormalizeL2PerLayer}: {@code scale = 1 / N}, with N = 0 taken as 1e-5. */
+    /**
+     * DL4J {@code RenormalizeL2PerLayer}: {@code scale = 1 / N} in fp64, with N = 0 taken as 1e-5.
+     *
+     * @param norm N, ≥ 0, or NaN or +∞
+     * @return {@code 1 / (N == 0 ? 1e-5 : N)}: NaN for a NaN N, 0 for N = +∞
+     */
     public static double renormalizeScale(double norm) {
         return 1.0 / (norm == 0.0 ? 1e-5 : norm);
     }

@@ -15,6 +15,11 @@ import org.jspecify.annotations.Nullable;
  * A view of one gradient tensor where it already lives: a Java array, a direct NIO buffer, native
  * memory by address, or CUDA device memory. Nothing is copied; operations modify the memory in place.
  * A view has a {@link DType} and a 64-bit element count; tensors beyond 2^31 elements must live off-heap.
+ *
+ * <p>A view is immutable and may be shared between threads; the memory it points at is the caller's (or
+ * the {@link NativeBuffer} / {@link DeviceBuffer} it came from), and the caller must not write it while
+ * an operation runs on it. The factories check everything they can before returning: a bad range,
+ * dtype, byte order or a null argument throws, and nothing is allocated or copied.
  */
 public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDoubles, Tensor.HeapShorts, Tensor.OffHeap,
         Tensor.Device {
@@ -35,72 +40,158 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
         this.size = size;
     }
 
+    /** {@return the storage type of the elements} */
     public final DType dtype() { return dtype; }
 
-    /** Number of elements (64-bit). */
+    /** {@return the number of elements (64-bit, ≥ 0)} */
     public final long size() { return size; }
 
+    /** {@return the number of bytes the elements occupy: {@code size() × dtype().byteSize()}} */
     public final long byteSize() { return size * dtype.byteSize(); }
 
     /**
-     * Throws {@link IllegalStateException} if the memory behind this view was closed or freed.
-     * Operations call it on every tensor before touching any.
+     * Throws {@link IllegalStateException} if the memory behind this view was closed or freed, as far as
+     * gradclip can tell: a closed {@link NativeBuffer} or {@link DeviceBuffer}, or a deallocated JavaCPP
+     * pointer (memory the caller passed by address cannot be checked). Operations call it on every tensor
+     * before touching any.
+     *
+     * @throws IllegalStateException if the memory was closed or freed, naming what held it
      */
     public void checkAccessible() {
     }
 
     // ---------------------------------------------------------------- factories: Java arrays
 
-    /** The whole array, FLOAT32. */
+    /**
+     * A view of a whole {@code float[]}, FLOAT32.
+     *
+     * @param array the gradient, clipped in place
+     * @return a view of {@code array[0, array.length)}
+     */
     public static Tensor of(float[] array) {
         Objects.requireNonNull(array, "array is null");
         return new HeapFloats(array, 0, array.length);
     }
 
-    /** {@code array[offset, offset+length)}, FLOAT32. */
+    /**
+     * A view of {@code array[offset, offset + length)}, FLOAT32.
+     *
+     * @param array the gradient's storage, clipped in place
+     * @param offset the index of the view's first element
+     * @param length the number of elements
+     * @return the view
+     * @throws IllegalArgumentException if {@code length} is negative
+     * @throws IndexOutOfBoundsException if {@code offset} is negative or the range runs past the array
+     */
     public static Tensor of(float[] array, int offset, int length) {
         return new HeapFloats(array, offset, length);
     }
 
-    /** The whole array, FLOAT64. */
+    /**
+     * A view of a whole {@code double[]}, FLOAT64.
+     *
+     * @param array the gradient, clipped in place
+     * @return a view of {@code array[0, array.length)}
+     */
     public static Tensor of(double[] array) {
         Objects.requireNonNull(array, "array is null");
         return new HeapDoubles(array, 0, array.length);
     }
 
+    /**
+     * A view of {@code array[offset, offset + length)}, FLOAT64.
+     *
+     * @param array the gradient's storage, clipped in place
+     * @param offset the index of the view's first element
+     * @param length the number of elements
+     * @return the view
+     * @throws IllegalArgumentException if {@code length} is negative
+     * @throws IndexOutOfBoundsException if {@code offset} is negative or the range runs past the array
+     */
     public static Tensor of(double[] array, int offset, int length) {
         return new HeapDoubles(array, offset, length);
     }
 
-    /** A {@code short[]} of raw fp16 bits (FLOAT16) or bf16 bits (BFLOAT16). */
+    /**
+     * A view of a whole {@code short[]} of raw fp16 bits (FLOAT16) or bf16 bits (BFLOAT16).
+     *
+     * @param bits the gradient's bits, clipped in place
+     * @param dtype FLOAT16 or BFLOAT16
+     * @return a view of {@code bits[0, bits.length)}
+     * @throws IllegalArgumentException if {@code dtype} is FLOAT32 or FLOAT64
+     */
     public static Tensor of(short[] bits, DType dtype) {
         Objects.requireNonNull(bits, "array is null");
         return new HeapShorts(bits, 0, bits.length, dtype);
     }
 
+    /**
+     * A view of {@code bits[offset, offset + length)}, raw fp16 bits (FLOAT16) or bf16 bits (BFLOAT16).
+     *
+     * @param bits the gradient's storage, clipped in place
+     * @param offset the index of the view's first element
+     * @param length the number of elements
+     * @param dtype FLOAT16 or BFLOAT16
+     * @return the view
+     * @throws IllegalArgumentException if {@code dtype} is FLOAT32 or FLOAT64, or {@code length} is negative
+     * @throws IndexOutOfBoundsException if {@code offset} is negative or the range runs past the array
+     */
     public static Tensor of(short[] bits, int offset, int length, DType dtype) {
         return new HeapShorts(bits, offset, length, dtype);
     }
 
     // ---------------------------------------------------------------- factories: off-heap
 
-    /** A direct {@link FloatBuffer}, from its position to its limit (native byte order required). */
+    /**
+     * A view of a direct {@link FloatBuffer} from its position to its limit, FLOAT32. The buffer keeps the
+     * memory alive while the view is reachable; its position and limit are read once, here.
+     *
+     * @param buffer a direct, writable buffer in the native byte order
+     * @return the view
+     * @throws IllegalArgumentException if the buffer is not direct, is read-only or is not in the native order
+     */
     public static Tensor of(FloatBuffer buffer) {
         return ofDirect(buffer, buffer == null ? null : buffer.order(), DType.FLOAT32, 4);
     }
 
-    /** A direct {@link DoubleBuffer}, from its position to its limit (native byte order required). */
+    /**
+     * A view of a direct {@link DoubleBuffer} from its position to its limit, FLOAT64. The buffer keeps
+     * the memory alive while the view is reachable; its position and limit are read once, here.
+     *
+     * @param buffer a direct, writable buffer in the native byte order
+     * @return the view
+     * @throws IllegalArgumentException if the buffer is not direct, is read-only or is not in the native order
+     */
     public static Tensor of(DoubleBuffer buffer) {
         return ofDirect(buffer, buffer == null ? null : buffer.order(), DType.FLOAT64, 8);
     }
 
-    /** A direct {@link ShortBuffer} of fp16 or bf16 bits, from its position to its limit. */
+    /**
+     * A view of a direct {@link ShortBuffer} of fp16 or bf16 bits, from its position to its limit. The
+     * buffer keeps the memory alive while the view is reachable; its position and limit are read once, here.
+     *
+     * @param buffer a direct, writable buffer in the native byte order
+     * @param dtype FLOAT16 or BFLOAT16
+     * @return the view
+     * @throws IllegalArgumentException if {@code dtype} is FLOAT32 or FLOAT64, or the buffer is not
+     *     direct, is read-only or is not in the native order
+     */
     public static Tensor of(ShortBuffer buffer, DType dtype) {
         requireShort(dtype);
         return ofDirect(buffer, buffer == null ? null : buffer.order(), dtype, 2);
     }
 
-    /** A direct {@link ByteBuffer} holding elements of {@code dtype}, from its position to its limit. */
+    /**
+     * A view of a direct {@link ByteBuffer} holding elements of {@code dtype}, from its position to its
+     * limit. A new {@code ByteBuffer} is big-endian: set {@code buffer.order(ByteOrder.nativeOrder())} first.
+     * The buffer keeps the memory alive while the view is reachable; its position and limit are read once, here.
+     *
+     * @param buffer a direct, writable buffer in the native byte order
+     * @param dtype the type of the elements
+     * @return a view of {@code buffer.remaining() / dtype.byteSize()} elements
+     * @throws IllegalArgumentException if the remaining bytes are not a whole number of elements, or the
+     *     buffer is not direct, is read-only or is not in the native order
+     */
     public static Tensor of(ByteBuffer buffer, DType dtype) {
         Objects.requireNonNull(dtype, "dtype is null");
         if (buffer != null && buffer.remaining() % dtype.byteSize() != 0) {
@@ -127,16 +218,33 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
     }
 
     /**
-     * Native memory by address: {@code count} elements of {@code dtype} starting at {@code address}.
-     * The caller keeps the memory alive and unmoved while operations run.
+     * A view of native host memory by address: {@code count} elements of {@code dtype} starting at
+     * {@code address}. The caller keeps the memory allocated and unmoved while operations run on the view;
+     * gradclip cannot check that it is (an invalid address crashes the JVM).
+     *
+     * @param address the address of element 0 (not 0 unless {@code count} is 0)
+     * @param count the number of elements, ≥ 0
+     * @param dtype the type of the elements
+     * @return the view
+     * @throws IllegalArgumentException if {@code count} is negative or above {@code Long.MAX_VALUE / 8}, or
+     *     {@code address} is 0 for a non-empty view
      */
     public static Tensor ofAddress(long address, long count, DType dtype) {
         return new OffHeap(address, count, dtype, null);
     }
 
     /**
-     * A JavaCPP {@link Pointer} from its position to its limit (or capacity when no limit is set), with
-     * {@code dtype} elements. Deallocating the pointer afterwards makes operations on this view fail.
+     * A view of a JavaCPP {@link Pointer}'s host memory from its position to its limit (or its capacity
+     * when no limit is set), with {@code dtype} elements. Deallocating the pointer afterwards makes later
+     * operations on this view fail with {@link IllegalStateException}; it must not be deallocated while
+     * an operation runs.
+     *
+     * @param pointer the memory; its position, limit and element size are read once, here
+     * @param dtype the type of the elements
+     * @return the view
+     * @throws IllegalStateException if the pointer is null or was deallocated
+     * @throws IllegalArgumentException if the position is past the limit, or the bytes are not a whole
+     *     number of elements
      */
     public static Tensor of(Pointer pointer, DType dtype) {
         Objects.requireNonNull(pointer, "pointer is null");
@@ -153,16 +261,31 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
     }
 
     /**
-     * CUDA device memory owned by the caller (for the CUDA backend): {@code count} elements at the
-     * device address {@code address}.
+     * A view of CUDA device memory owned by the caller (for the CUDA backend): {@code count} elements at
+     * the device address {@code address}. The caller keeps the memory allocated while operations run on it.
+     *
+     * @param address the device address of element 0 (not 0 unless {@code count} is 0)
+     * @param count the number of elements, ≥ 0
+     * @param dtype the type of the elements
+     * @return the view
+     * @throws IllegalArgumentException if {@code count} is negative or above {@code Long.MAX_VALUE / 8}, or
+     *     {@code address} is 0 for a non-empty view
      */
     public static Tensor onDevice(long address, long count, DType dtype) {
         return new Device(address, count, dtype, null);
     }
 
     /**
-     * CUDA device memory held by a JavaCPP presets pointer (for example from {@code cudaMalloc}): from
-     * its position, {@code count} elements of {@code dtype}.
+     * A view of CUDA device memory held by a JavaCPP presets pointer (for example from {@code cudaMalloc}):
+     * from its position, {@code count} elements of {@code dtype}. The caller keeps the memory allocated
+     * while operations run on it.
+     *
+     * @param devicePointer the device memory; its address, position and element size are read once, here
+     * @param count the number of elements, ≥ 0
+     * @param dtype the type of the elements
+     * @return the view
+     * @throws IllegalStateException if the pointer is null or was freed
+     * @throws IllegalArgumentException if {@code count} is negative or above {@code Long.MAX_VALUE / 8}
      */
     public static Tensor onDevice(Pointer devicePointer, long count, DType dtype) {
         Objects.requireNonNull(devicePointer, "device pointer is null");
@@ -200,8 +323,10 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
             this.offset = offset;
         }
 
+        /** {@return the array itself (not a copy): the view clips it in place} */
         public float[] array() { return array; }
 
+        /** {@return the index of the view's first element in {@link #array()}} */
         public int offset() { return offset; }
 
         @Override
@@ -221,8 +346,10 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
             this.offset = offset;
         }
 
+        /** {@return the array itself (not a copy): the view clips it in place} */
         public double[] array() { return array; }
 
+        /** {@return the index of the view's first element in {@link #array()}} */
         public int offset() { return offset; }
 
         @Override
@@ -243,8 +370,10 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
             this.offset = offset;
         }
 
+        /** {@return the array of raw fp16 or bf16 bits itself (not a copy): the view clips it in place} */
         public short[] array() { return array; }
 
+        /** {@return the index of the view's first element in {@link #array()}} */
         public int offset() { return offset; }
 
         @Override
@@ -264,10 +393,13 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
             this.owner = owner;
         }
 
-        /** The address of element 0. */
+        /** {@return the native address of element 0} */
         public long address() { return address; }
 
-        /** What keeps the memory alive (a direct buffer, a JavaCPP pointer, a {@link NativeBuffer}), or null. */
+        /**
+         * {@return what keeps the memory alive (a direct buffer, a JavaCPP pointer, a {@link NativeBuffer}),
+         * or null for memory passed by address}
+         */
         public @Nullable Object owner() { return owner; }
 
         @Override
@@ -293,13 +425,15 @@ public abstract sealed class Tensor permits Tensor.HeapFloats, Tensor.HeapDouble
         Device(long address, long count, DType dtype, @Nullable Object owner) {
             super(dtype, count);
             if (address == 0 && count > 0) throw new IllegalArgumentException("null device address for " + count + " elements");
+            if (count > Long.MAX_VALUE / 8) throw new IllegalArgumentException("element count too large: " + count);
             this.address = address;
             this.owner = owner;
         }
 
+        /** {@return the device address of element 0} */
         public long address() { return address; }
 
-        /** The {@link DeviceBuffer} holding this memory, or null for caller-owned device memory. */
+        /** {@return the {@link DeviceBuffer} holding this memory, or null for caller-owned device memory} */
         public @Nullable Object owner() { return owner; }
 
         @Override

@@ -13,6 +13,14 @@ import java.util.Objects;
  * @param nonFinite what to do when an element is NaN or infinite
  */
 public record ValueClip(double min, double max, NonFinitePolicy nonFinite) {
+    /**
+     * Checks the bounds and the policy.
+     *
+     * @param min lower bound, not NaN
+     * @param max upper bound, not NaN, at least {@code min}
+     * @param nonFinite what to do when an element is NaN or infinite
+     * @throws IllegalArgumentException if a bound is NaN or {@code min > max}
+     */
     public ValueClip {
         if (Double.isNaN(min)) throw new IllegalArgumentException("clip-by-value min is NaN");
         if (Double.isNaN(max)) throw new IllegalArgumentException("clip-by-value max is NaN");
@@ -20,7 +28,14 @@ public record ValueClip(double min, double max, NonFinitePolicy nonFinite) {
         Objects.requireNonNull(nonFinite, "nonFinite policy is null");
     }
 
-    /** Clamp into [−bound, bound], as {@code clip_grad_value_(bound)}; bound must be ≥ 0. */
+    /**
+     * Clamp into {@code [−bound, bound]}, as {@code torch.nn.utils.clip_grad_value_(params, bound)}, with
+     * {@link NonFinitePolicy#PROPAGATE}.
+     *
+     * @param bound the largest magnitude kept, ≥ 0 (may be +∞)
+     * @return {@code new ValueClip(−bound, bound, PROPAGATE)}
+     * @throws IllegalArgumentException if {@code bound} is NaN or negative
+     */
     public static ValueClip symmetric(double bound) {
         if (Double.isNaN(bound) || bound < 0) {
             throw new IllegalArgumentException("clip value must be >= 0, got " + bound);
@@ -28,11 +43,23 @@ public record ValueClip(double min, double max, NonFinitePolicy nonFinite) {
         return new ValueClip(-bound, bound, NonFinitePolicy.PROPAGATE);
     }
 
-    /** Clamp into [min, max]. */
+    /**
+     * Clamp into {@code [min, max]} with {@link NonFinitePolicy#PROPAGATE}.
+     *
+     * @param min lower bound, not NaN (may be −∞)
+     * @param max upper bound, not NaN (may be +∞), at least {@code min}
+     * @return {@code new ValueClip(min, max, PROPAGATE)}
+     * @throws IllegalArgumentException if a bound is NaN or {@code min > max}
+     */
     public static ValueClip between(double min, double max) {
         return new ValueClip(min, max, NonFinitePolicy.PROPAGATE);
     }
 
+    /**
+     * {@return a copy of this clip with another non-finite policy}
+     *
+     * @param policy what to do when an element is NaN or infinite
+     */
     public ValueClip withNonFinite(NonFinitePolicy policy) {
         return new ValueClip(min, max, policy);
     }

@@ -1,6 +1,7 @@
 package dev.gradclip;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -115,5 +116,20 @@ class BadInputTest {
             }
         }
         fails(IllegalArgumentException.class, "unknown backend", () -> Backend.parse("tpu"));
+    }
+
+    @Test
+    void parseOfNullNamesTheArgument() {
+        fails(NullPointerException.class, "text is null", () -> Backend.parse(null));
+        fails(NullPointerException.class, "text is null", () -> NormType.parse(null));
+    }
+
+    @Test
+    void deviceViewTooLargeForByteOffsets() {
+        // as for off-heap views: a count whose byte size overflows a long is refused
+        long tooMany = Long.MAX_VALUE / 8 + 1;
+        fails(IllegalArgumentException.class, "element count too large", () -> Tensor.onDevice(0x7f0000001000L, tooMany, DType.FLOAT32));
+        fails(IllegalArgumentException.class, "element count too large", () -> Tensor.ofAddress(0x7f0000001000L, tooMany, DType.FLOAT32));
+        assertEquals(Long.MAX_VALUE / 8, Tensor.onDevice(0x7f0000001000L, Long.MAX_VALUE / 8, DType.FLOAT64).size());
     }
 }

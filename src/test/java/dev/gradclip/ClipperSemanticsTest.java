@@ -162,7 +162,7 @@ class ClipperSemanticsTest {
         float[] b = {0.3f, 0.4f}; // norm 0.5 <= 1: untouched
         float[] b0 = b.clone();
         ClipReport rep = clipper.clipByNorm(GradientSet.of(Tensor.of(a), Tensor.of(b)), NormClip.of(1).withSemantics(Semantics.TF));
-        assertArrayEquals(new float[] {(float) (3 * (float) 0.2), (float) (4 * (float) 0.2)}, a);
+        assertArrayEquals(new float[] {3 * (float) 0.2, 4 * (float) 0.2}, a);
         assertArrayEquals(b0, b);
         assertArrayEquals(new double[] {0.2, 1.0}, rep.tensorScales());
         assertEquals(0.2, rep.scale());

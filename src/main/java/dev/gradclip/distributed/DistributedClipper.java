@@ -36,6 +36,8 @@ public final class DistributedClipper {
     private final GradientExchange exchange;
 
     /**
+     * A rank's sharded clipper.
+     *
      * @param clipper the local clipper (not closed by this object)
      * @param exchange this rank's endpoint of the collective
      */
@@ -44,7 +46,7 @@ public final class DistributedClipper {
         this.exchange = Objects.requireNonNull(exchange, "exchange is null");
     }
 
-    /** The rank of this endpoint. */
+    /** {@return the rank of this endpoint, {@code exchange.rank()}} */
     public int rank() {
         return exchange.rank();
     }
@@ -52,7 +54,13 @@ public final class DistributedClipper {
     /**
      * The partials of the unsharded model (phases 1–3): {@code globalPartials().totalNorm()} is the global
      * norm and {@code tensorNorm(g)} the norm of global tensor g, identical on every rank. Writes nothing.
+     * Every rank must call it (it runs one all-gather).
      *
+     * @param grads this rank's pieces of the model
+     * @param normType the p of the norm; every rank must use the same
+     * @return the partials of the unsharded model, bit for bit those of one process holding every tensor
+     * @throws IllegalStateException if the local clipper is closed or a local tensor's memory was closed or freed
+     * @throws IllegalArgumentException if the local clipper cannot reach a local tensor
      * @throws ExchangeException if the exchange fails or the ranks' pieces do not tile the model exactly once
      */
     public NormPartials globalPartials(ShardedGradientSet grads, NormType normType) {
@@ -69,8 +77,11 @@ public final class DistributedClipper {
 
     /**
      * Clip by global norm across every rank: {@code N} = the unsharded model's norm,
-     * {@code g ← g · scale(N, M)} on this rank's pieces (semantics and policy of {@code clip}).
+     * {@code g ← g · scale(N, M)} on this rank's pieces (semantics and policy of {@code clip}). Every rank
+     * must call it with the same clip (it runs one all-gather).
      *
+     * @param grads this rank's pieces of the model, scaled in place
+     * @param clip the threshold M, the norm type, the semantics and the non-finite policy
      * @return this rank's report (its tensors' norms are not measured again: NaN) and the global partials
      * @throws ExchangeException if the exchange fails (nothing modified on any rank)
      * @throws NonFiniteGradientException under ERROR when N is not finite (nothing modified on any rank)

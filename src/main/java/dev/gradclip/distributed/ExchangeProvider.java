@@ -12,7 +12,7 @@ import java.time.Duration;
  * entry, or {@code provides} in a module); the core ships none, so it opens no socket of its own.
  */
 public interface ExchangeProvider {
-    /** A short name of the engine, for messages and reports (e.g. {@code "c10d"}). */
+    /** {@return a short name of the engine, for messages and reports (e.g. {@code "c10d"})} */
     String name();
 
     /**

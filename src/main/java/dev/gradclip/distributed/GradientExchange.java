@@ -12,15 +12,16 @@ package dev.gradclip.distributed;
  * rank that is still waiting; gradclip then modifies nothing.
  */
 public interface GradientExchange {
-    /** This process's rank, in {@code [0, worldSize())}. */
+    /** {@return this endpoint's rank, in {@code [0, worldSize())}} */
     int rank();
 
-    /** The number of ranks. */
+    /** {@return the number of ranks, ≥ 1} */
     int worldSize();
 
     /**
      * Gathers {@code local} from every rank.
      *
+     * @param local this rank's contribution; not modified, and not retained after the call
      * @return one array per rank, indexed by rank; the caller may not modify them
      * @throws ExchangeException if a rank failed, left, or did not arrive in time
      */

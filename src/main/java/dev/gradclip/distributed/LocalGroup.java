@@ -2,6 +2,7 @@ package dev.gradclip.distributed;
 
 import java.time.Duration;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link GradientExchange} for ranks that are threads of one JVM (for example one thread per GPU of a
@@ -13,11 +14,11 @@ import java.util.Objects;
 public final class LocalGroup {
     private final int worldSize;
     private final long timeoutNanos;
-    private final long[][] slots;
+    private final long[] @Nullable [] slots;
     private int arrived;
     private long generation;
-    private long[][] lastResult;
-    private String broken;
+    private long @Nullable [][] lastResult;
+    private @Nullable String broken;
 
     private LocalGroup(int worldSize, Duration timeout) {
         this.worldSize = worldSize;
@@ -28,6 +29,9 @@ public final class LocalGroup {
     /**
      * A group of {@code worldSize} ranks.
      *
+     * @param worldSize the number of ranks, ≥ 1
+     * @param timeout how long an all-gather waits for the last rank, positive
+     * @return the group, not yet broken
      * @throws IllegalArgumentException if worldSize {@code < 1} or the timeout is not positive
      */
     public static LocalGroup create(int worldSize, Duration timeout) {
@@ -37,11 +41,19 @@ public final class LocalGroup {
         return new LocalGroup(worldSize, timeout);
     }
 
+    /** {@return the number of ranks} */
     public int worldSize() {
         return worldSize;
     }
 
-    /** The endpoint of rank {@code rank}, to be used by one thread. */
+    /**
+     * {@return the endpoint of rank {@code rank}, to be used by one thread} Its {@code allGather} returns
+     * fresh copies of every rank's contribution; calling it twice in one round from the same rank throws
+     * {@link ExchangeException}.
+     *
+     * @param rank in {@code [0, worldSize())}
+     * @throws IndexOutOfBoundsException if {@code rank} is outside {@code [0, worldSize())}
+     */
     public GradientExchange rank(int rank) {
         Objects.checkIndex(rank, worldSize);
         return new GradientExchange() {

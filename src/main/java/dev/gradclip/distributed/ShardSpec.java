@@ -22,6 +22,13 @@ public record ShardSpec(int globalIndex, long globalSize, long offset, boolean r
     public static final long CHUNK = 65_536;
 
     /**
+     * Checks the placement.
+     *
+     * @param globalIndex the global tensor's index, ≥ 0
+     * @param globalSize the global tensor's element count, ≥ 0
+     * @param offset the first element of this view inside the global tensor: 0, or a multiple of 65,536
+     *     below {@code globalSize}
+     * @param replicated whether this view is a replica (then {@code offset} is 0)
      * @throws IllegalArgumentException if an index, size or offset is negative, the offset lies beyond the
      *     tensor, the offset is not a multiple of 65,536 (naming the nearest aligned offsets), or a
      *     replicated view does not cover its whole tensor
@@ -44,17 +51,37 @@ public record ShardSpec(int globalIndex, long globalSize, long offset, boolean r
         }
     }
 
-    /** A whole tensor held by one rank only. */
+    /**
+     * {@return the spec of a whole tensor held by one rank only}
+     *
+     * @param globalIndex the tensor's index in the unsharded model, ≥ 0
+     * @param size its element count, ≥ 0
+     * @throws IllegalArgumentException if an argument is negative
+     */
     public static ShardSpec whole(int globalIndex, long size) {
         return new ShardSpec(globalIndex, size, 0, false);
     }
 
-    /** A whole tensor every rank that lists it holds with identical values (counted once). */
+    /**
+     * {@return the spec of a whole tensor every rank that lists it holds with identical values (counted once)}
+     *
+     * @param globalIndex the tensor's index in the unsharded model, ≥ 0
+     * @param size its element count, ≥ 0
+     * @throws IllegalArgumentException if an argument is negative
+     */
     public static ShardSpec replicated(int globalIndex, long size) {
         return new ShardSpec(globalIndex, size, 0, true);
     }
 
-    /** A piece of a split tensor starting at {@code offset} (a multiple of 65,536). */
+    /**
+     * {@return the spec of a piece of a split tensor starting at {@code offset}}
+     *
+     * @param globalIndex the tensor's index in the unsharded model, ≥ 0
+     * @param globalSize the whole tensor's element count, ≥ 0
+     * @param offset the piece's first element: 0, or a multiple of 65,536 below {@code globalSize}
+     * @throws IllegalArgumentException if a value is negative, the offset lies beyond the tensor or is not a
+     *     multiple of 65,536 (naming the nearest aligned offsets)
+     */
     public static ShardSpec split(int globalIndex, long globalSize, long offset) {
         return new ShardSpec(globalIndex, globalSize, offset, false);
     }

@@ -22,6 +22,9 @@ public final class ShardedGradientSet {
     }
 
     /**
+     * One rank's part of a sharded model, checked locally (the exchange checks that the ranks' pieces tile
+     * the model exactly once).
+     *
      * @param local this rank's tensor views
      * @param specs one spec per local tensor, in the same order
      * @param globalTensorCount the number of tensors in the unsharded model
@@ -29,6 +32,7 @@ public final class ShardedGradientSet {
      *     {@code [0, globalTensorCount)}, a view runs past its global tensor's end, a view that does not
      *     end its tensor is not a whole number of chunks (the next piece could not start aligned), or two
      *     local views name overlapping ranges of one global tensor
+     * @return the sharded set (the spec list is copied)
      */
     public static ShardedGradientSet of(GradientSet local, List<ShardSpec> specs, int globalTensorCount) {
         Objects.requireNonNull(local, "local gradient set is null");
@@ -72,6 +76,13 @@ public final class ShardedGradientSet {
     /**
      * A set of whole tensors, each with its global index: the common case of tensors distributed over
      * ranks (pipeline stages, ZeRO-1/2 by parameter).
+     *
+     * @param local this rank's tensor views
+     * @param globalIndices each local tensor's index in the unsharded model, in local order
+     * @param globalTensorCount the number of tensors in the unsharded model
+     * @return the sharded set of whole tensors
+     * @throws IllegalArgumentException if the lengths differ or a global index is negative or not below
+     *     {@code globalTensorCount}, or two non-empty local tensors name the same global tensor
      */
     public static ShardedGradientSet wholeTensors(GradientSet local, int[] globalIndices, int globalTensorCount) {
         Objects.requireNonNull(globalIndices, "global indices are null");
@@ -83,11 +94,13 @@ public final class ShardedGradientSet {
         return of(local, List.of(specs), globalTensorCount);
     }
 
+    /** {@return this rank's tensor views, in local order} */
     public GradientSet local() { return local; }
 
-    /** The spec of each local tensor, in local order. */
+    /** {@return the spec of each local tensor, in local order (unmodifiable)} */
     public List<ShardSpec> specs() { return specs; }
 
+    /** {@return the number of tensors in the unsharded model} */
     public int globalTensorCount() { return globalTensorCount; }
 
     @Override

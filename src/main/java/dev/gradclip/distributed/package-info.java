@@ -6,6 +6,17 @@
  * exchanges the exact canonical partials through a {@link dev.gradclip.distributed.GradientExchange}
  * (an adapter over an existing engine's all-gather; {@link dev.gradclip.distributed.LocalGroup} for
  * threads of one JVM) and clips every rank with the same global norm. Nothing in this package opens a
- * socket. Arguments are non-null unless a method says otherwise.
+ * socket.
+ *
+ * <p><b>Contracts.</b> A failed exchange or a model the ranks disagree about throws
+ * {@link dev.gradclip.distributed.ExchangeException} on every rank before any gradient is modified.
+ * {@link dev.gradclip.distributed.ShardSpec}, {@link dev.gradclip.distributed.ShardedGradientSet} and
+ * {@link dev.gradclip.distributed.ShardedClipReport} are immutable and thread-safe;
+ * {@link dev.gradclip.distributed.DistributedClipper} is not: one per rank, used by that rank's thread.
+ * {@link dev.gradclip.distributed.LocalGroup} is thread-safe, each of its endpoints used by one thread.
+ * Nullness: nothing is null (JSpecify {@code @NullMarked}; no member of this package is {@code @Nullable}).
  */
+@NullMarked
 package dev.gradclip.distributed;
+
+import org.jspecify.annotations.NullMarked;

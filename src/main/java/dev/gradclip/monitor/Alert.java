@@ -19,7 +19,7 @@ import java.util.Objects;
 public record Alert(Kind kind, long step, int tensor, String tensorName, double value, double reference,
                     String message) {
 
-    /** The three conditions the monitor watches. */
+    /** The three conditions the monitor watches; the rules are {@link MonitorConfig}'s. */
     public enum Kind {
         /** The total norm exceeds K × the median of the rolling window (after enough history). */
         EXPLODING,
@@ -28,12 +28,17 @@ public record Alert(Kind kind, long step, int tensor, String tensorName, double 
         /** The gradients held NaN or infinite elements (or the total norm is not finite). */
         NON_FINITE;
 
-        /** The name in logs: {@code exploding}, {@code vanishing}, {@code non_finite}. */
+        /** {@return the name in logs: {@code exploding}, {@code vanishing} or {@code non_finite}} */
         public String logName() {
             return name().toLowerCase(Locale.ROOT);
         }
 
-        /** The kind whose {@link #logName()} is {@code name}. */
+        /**
+         * {@return the kind whose {@link #logName()} is {@code name}}
+         *
+         * @param name {@code exploding}, {@code vanishing} or {@code non_finite} (case-sensitive)
+         * @throws IllegalArgumentException if no kind has that name
+         */
         public static Kind ofLogName(String name) {
             for (Kind k : values()) {
                 if (k.logName().equals(name)) return k;
@@ -42,6 +47,19 @@ public record Alert(Kind kind, long step, int tensor, String tensorName, double 
         }
     }
 
+    /**
+     * Checks the parts.
+     *
+     * @param kind what was detected
+     * @param step the step it was detected at
+     * @param tensor the tensor's index, or −1 for the whole gradient
+     * @param tensorName the tensor's name, or {@code "total"}
+     * @param value the offending value
+     * @param reference what it was compared with
+     * @param message a sentence for a log or a terminal
+     * @throws NullPointerException if {@code kind}, {@code tensorName} or {@code message} is null
+     * @throws IllegalArgumentException if {@code tensor} is below −1
+     */
     public Alert {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(tensorName, "tensorName");

@@ -12,6 +12,7 @@ import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A small line chart drawn with Java2D (headless): a linear x axis, a linear or log10 y axis, series
@@ -28,7 +29,7 @@ final class Chart {
 
     enum Marker { NONE, CIRCLE, TRIANGLE_TOP, CROSS, DASH }
 
-    record Series(String name, double[] x, double[] y, Color colour, float width, boolean dashed, Marker marker,
+    record Series(@Nullable String name, double[] x, double[] y, Color colour, float width, boolean dashed, Marker marker,
                   boolean line) { }
 
     final int width;
@@ -38,8 +39,8 @@ final class Chart {
     final String yTitle;
     final boolean logY;
     final List<Series> series = new ArrayList<>();
-    Double yMinFixed;
-    Double yMaxFixed;
+    @Nullable Double yMinFixed;
+    @Nullable Double yMaxFixed;
 
     static final int LEFT = 95;
     static final int RIGHT = 230;

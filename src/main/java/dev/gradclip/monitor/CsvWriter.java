@@ -33,7 +33,13 @@ public final class CsvWriter implements StepSink {
         this.out = out;
     }
 
-    /** Creates (or truncates) {@code path}, creating its parent directories. */
+    /**
+     * Creates (or truncates) {@code path}, creating its parent directories, and opens it for writing (UTF-8).
+     *
+     * @param path the file to write
+     * @return the open writer; close it (or the monitor it is added to) to close the file
+     * @throws IOException if the directories or the file cannot be created
+     */
     public static CsvWriter create(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
         Path parent = path.toAbsolutePath().getParent();
@@ -41,9 +47,14 @@ public final class CsvWriter implements StepSink {
         return new CsvWriter(path, Files.newBufferedWriter(path, StandardCharsets.UTF_8));
     }
 
+    /** {@return the file written} */
     public Path path() { return path; }
 
-    /** The header row for these tensors (no newline). */
+    /**
+     * {@return the header row for these tensors, without a line break}
+     *
+     * @param tensorNames the tensor names, in the monitor's order
+     */
     public static String header(List<String> tensorNames) {
         StringBuilder b = new StringBuilder("step,file,total_norm,threshold,scale,clipped,skipped,found_inf,"
                 + "total_norm_after,clipped_fraction,nonfinite_elements,rolling_median,rolling_mean,rolling_std,alerts");
@@ -52,7 +63,12 @@ public final class CsvWriter implements StepSink {
         return b.toString();
     }
 
-    /** One step's row (no newline). */
+    /**
+     * {@return one step's row, without a line break}
+     *
+     * @param step the step as recorded
+     * @param tensorNames the tensor names of the header, in the monitor's order
+     */
     public static String row(MonitoredStep step, List<String> tensorNames) {
         StepObservation o = step.observation();
         StringBuilder b = new StringBuilder();

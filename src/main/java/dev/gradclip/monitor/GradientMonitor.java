@@ -26,7 +26,7 @@ import java.util.Objects;
  *         monitor.observe(StepObservation.fromReport(step, r, 1.0));
  *     }
  * }
- * MonitorPlots.writeAll(monitor.steps(), monitor.tensorNames(), dir);
+ * MonitorPlots.writeAll(monitor, dir, "run");
  * }</pre>
  *
  * <p>Every step stays in memory ({@link #steps()}: about 16 bytes per tensor per step, plus a small
@@ -48,8 +48,12 @@ public final class GradientMonitor implements Closeable {
     private boolean closed;
 
     /**
-     * A monitor for gradients of the named tensors (names unique, not blank; may be empty when only
-     * total norms are observed).
+     * A monitor for gradients of the named tensors.
+     *
+     * @param tensorNames the tensors' names in the order of the observations' per-tensor norms: unique,
+     *     not blank; empty when only total norms are observed (copied)
+     * @param config the alert rules
+     * @throws IllegalArgumentException if a name is null, blank or repeated
      */
     public GradientMonitor(List<String> tensorNames, MonitorConfig config) {
         Objects.requireNonNull(tensorNames, "tensorNames");
@@ -66,39 +70,61 @@ public final class GradientMonitor implements Closeable {
         this.rolling = RollingStats.of(config.window(), ring, 0);
     }
 
-    /** A monitor with {@link MonitorConfig#defaults()}. */
+    /**
+     * {@return a monitor with {@link MonitorConfig#defaults()}}
+     *
+     * @param tensorNames the tensors' names, as for the constructor
+     * @throws IllegalArgumentException if a name is null, blank or repeated
+     */
     public static GradientMonitor create(List<String> tensorNames) {
         return new GradientMonitor(tensorNames, MonitorConfig.defaults());
     }
 
+    /**
+     * Adds a listener, called after the sinks for every later step (listeners in the order added).
+     *
+     * @param listener the listener
+     * @return this monitor
+     */
     public GradientMonitor addListener(MonitorListener listener) {
         listeners.add(Objects.requireNonNull(listener, "listener"));
         return this;
     }
 
-    /** Adds a sink; the monitor closes it in {@link #close()}. */
+    /**
+     * Adds a sink, written for every later step (sinks in the order added); the monitor closes it in
+     * {@link #close()}.
+     *
+     * @param sink the sink, now owned by this monitor
+     * @return this monitor
+     * @throws IllegalStateException if the monitor is closed
+     */
     public GradientMonitor addSink(StepSink sink) {
         checkOpen();
         sinks.add(Objects.requireNonNull(sink, "sink"));
         return this;
     }
 
+    /** {@return the tensor names, in order (unmodifiable)} */
     public List<String> tensorNames() { return tensorNames; }
 
+    /** {@return the alert rules} */
     public MonitorConfig config() { return config; }
 
-    /** Every step observed so far, in order (an unmodifiable snapshot). */
+    /** {@return every step observed so far, in order (an unmodifiable snapshot)} */
     public List<MonitoredStep> steps() { return Collections.unmodifiableList(new ArrayList<>(steps)); }
 
-    /** Every alert raised so far, in order. */
+    /** {@return every alert raised so far, in order (an unmodifiable snapshot)} */
     public List<Alert> alerts() { return Collections.unmodifiableList(new ArrayList<>(alerts)); }
 
-    /** The rolling statistics after the last step. */
+    /** {@return the rolling statistics after the last step (count 0, all NaN, before the first finite norm)} */
     public RollingStats rolling() { return rolling; }
 
     /**
      * Records one step: alerts, rolling statistics, sinks, listeners (in that order).
      *
+     * @param obs the step's observation
+     * @return the step as recorded, with its rolling statistics and alerts
      * @throws IllegalArgumentException if the observation has per-tensor norms for a different number of
      *     tensors than the monitor's names (it may have none)
      * @throws UncheckedIOException if a sink fails to write
@@ -185,12 +211,20 @@ public final class GradientMonitor implements Closeable {
         return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
     }
 
-    /** Flushes every sink. */
+    /**
+     * Flushes every sink.
+     *
+     * @throws IOException if a sink fails (the later sinks are not flushed)
+     */
     public void flush() throws IOException {
         for (StepSink s : sinks) s.flush();
     }
 
-    /** Closes every sink (all of them, even when one fails; the first failure is thrown). */
+    /**
+     * Closes every sink (all of them, even when one fails); idempotent. The recorded steps stay readable.
+     *
+     * @throws IOException the first sink's failure, with the later ones suppressed
+     */
     @Override
     public void close() throws IOException {
         if (closed) return;

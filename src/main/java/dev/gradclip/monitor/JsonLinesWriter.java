@@ -47,7 +47,13 @@ public final class JsonLinesWriter implements StepSink {
         this.out = out;
     }
 
-    /** Creates (or truncates) {@code path}, creating its parent directories. */
+    /**
+     * Creates (or truncates) {@code path}, creating its parent directories, and opens it for writing (UTF-8).
+     *
+     * @param path the file to write
+     * @return the open writer; close it (or the monitor it is added to) to close the file
+     * @throws IOException if the directories or the file cannot be created
+     */
     public static JsonLinesWriter create(Path path) throws IOException {
         Objects.requireNonNull(path, "path");
         Path parent = path.toAbsolutePath().getParent();
@@ -55,6 +61,7 @@ public final class JsonLinesWriter implements StepSink {
         return new JsonLinesWriter(path, Files.newBufferedWriter(path, StandardCharsets.UTF_8));
     }
 
+    /** {@return the file written} */
     public Path path() { return path; }
 
     @Override
@@ -73,7 +80,13 @@ public final class JsonLinesWriter implements StepSink {
     @Override
     public String toString() { return "JsonLinesWriter(" + path + ")"; }
 
-    /** The JSON object of one step, on one line (no newline). */
+    /**
+     * {@return the JSON object of one step, on one line, without a line break}
+     *
+     * @param step the step as recorded
+     * @param tensorNames the monitor's tensor names, at least as many as the step has per-tensor norms
+     * @throws IndexOutOfBoundsException if the step has more per-tensor norms than there are names
+     */
     public static String line(MonitoredStep step, List<String> tensorNames) {
         StepObservation o = step.observation();
         RollingStats r = step.rolling();

@@ -6,6 +6,11 @@ import java.io.IOException;
 public final class LogFormatException extends IOException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * A log that cannot be read, with the reason.
+     *
+     * @param message what is wrong and where (the source and line)
+     */
     public LogFormatException(String message) {
         super(message);
     }

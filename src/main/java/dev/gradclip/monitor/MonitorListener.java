@@ -8,9 +8,17 @@ package dev.gradclip.monitor;
  */
 @FunctionalInterface
 public interface MonitorListener {
-    /** An alert was raised. */
+    /**
+     * Called once per alert, after {@link #onStep} of its step.
+     *
+     * @param alert the alert raised
+     */
     void onAlert(Alert alert);
 
-    /** Every step, with its rolling statistics and alerts (default: nothing). */
+    /**
+     * Called for every step, with its rolling statistics and alerts (default: does nothing).
+     *
+     * @param step the step as recorded
+     */
     default void onStep(MonitoredStep step) { }
 }

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A JSON-lines log read back: what {@link JsonLinesWriter} writes and what {@code bin/gradclip
@@ -51,6 +52,8 @@ public final class MonitorLog {
     /**
      * Reads {@code path}.
      *
+     * @param path a log file (JSON lines, UTF-8)
+     * @return the log
      * @throws NoSuchFileException if it does not exist
      * @throws LogFormatException if it is not a regular file, not UTF-8, or not a log (see above)
      * @throws IOException if it cannot be read
@@ -70,7 +73,14 @@ public final class MonitorLog {
         return parse(text, path.toString());
     }
 
-    /** Parses log text; {@code source} names it in messages. */
+    /**
+     * Parses log text.
+     *
+     * @param text the whole log, lines separated by {@code \n} (a trailing {@code \r} is dropped)
+     * @param source what the text is (a path), naming it in messages and {@link #source()}
+     * @return the log
+     * @throws LogFormatException if the text is not a log (see the class comment), naming the line
+     */
     public static MonitorLog parse(String text, String source) throws LogFormatException {
         Objects.requireNonNull(text, "text");
         List<StepObservation> steps = new ArrayList<>();
@@ -136,18 +146,24 @@ public final class MonitorLog {
         return new MonitorLog(source, steps, tensorNames, alerts);
     }
 
-    /** Where it was read from. */
+    /** {@return where it was read from: the path, or the source given to {@link #parse}} */
     public String source() { return source; }
 
+    /** {@return every step, in line order (unmodifiable; at least one)} */
     public List<StepObservation> steps() { return steps; }
 
-    /** The union of the tensor names of every line, in order of first appearance (empty when none). */
+    /** {@return the union of the tensor names of every line, in order of first appearance (empty when none)} */
     public List<String> tensorNames() { return tensorNames; }
 
-    /** The alerts recorded at step index {@code i} (position in {@link #steps()}). */
+    /**
+     * {@return the alerts recorded at step index {@code i} (unmodifiable; empty when none)}
+     *
+     * @param i the step's position in {@link #steps()}
+     * @throws IndexOutOfBoundsException if {@code i} is outside {@code [0, steps().size())}
+     */
     public List<Alert> alertsAt(int i) { return alerts.get(i); }
 
-    /** Every recorded alert, in order. */
+    /** {@return every recorded alert, in line order (unmodifiable)} */
     public List<Alert> alerts() {
         List<Alert> all = new ArrayList<>();
         for (List<Alert> l : alerts) all.addAll(l);
@@ -204,7 +220,7 @@ public final class MonitorLog {
         return out;
     }
 
-    private static String string(Map<String, Object> m, String key, String where) throws LogFormatException {
+    private static @Nullable String string(Map<String, Object> m, String key, String where) throws LogFormatException {
         Object v = m.get(key);
         if (v == null || v == JsonText.NULL) return null;
         if (v instanceof String s) return s;
@@ -218,7 +234,7 @@ public final class MonitorLog {
         throw new LogFormatException(where + ": " + key + " must be true or false, got " + v);
     }
 
-    private static long integer(Map<String, Object> m, String key, String where, Long absent) throws LogFormatException {
+    private static long integer(Map<String, Object> m, String key, String where, @Nullable Long absent) throws LogFormatException {
         Object v = m.get(key);
         if (v == null || v == JsonText.NULL) {
             if (absent == null) throw new LogFormatException(where + ": missing required field '" + key + "'");
@@ -229,7 +245,7 @@ public final class MonitorLog {
     }
 
     /** A number, or "NaN"/"Infinity"/"-Infinity"; absent or null gives {@code absent} (null: required). */
-    private static double number(Map<String, Object> m, String key, String where, Double absent) throws LogFormatException {
+    private static double number(Map<String, Object> m, String key, String where, @Nullable Double absent) throws LogFormatException {
         Object v = m.get(key);
         if (v == null || v == JsonText.NULL) {
             if (absent == null) throw new LogFormatException(where + ": missing required field '" + key + "'");

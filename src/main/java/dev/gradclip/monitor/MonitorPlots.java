@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import javax.imageio.ImageIO;
+import org.jspecify.annotations.Nullable;
 
 /**
  * PNG plots of a monitored run, drawn with {@code java.awt} (works headless:
@@ -56,10 +57,14 @@ public final class MonitorPlots {
      * {@value #HEAT_MAP} into {@code dir} (created if missing). Every image is rendered before
      * anything is written.
      *
+     * @param steps the steps, in order
+     * @param tensorNames the tensors' names, in the order of the steps' per-tensor norms
      * @param alerts alerts to mark (exploding ones are circled); may be empty
+     * @param dir the folder to write into
      * @param title a prefix for the plot titles (e.g. the run's name), may be empty
      * @return the files written
-     * @throws IllegalArgumentException if {@code steps} is empty
+     * @throws IllegalArgumentException if {@code steps} is empty (nothing written)
+     * @throws IOException if the folder or a file cannot be written
      */
     public static List<Path> writeAll(List<StepObservation> steps, List<String> tensorNames, List<Alert> alerts,
                                       Path dir, String title) throws IOException {
@@ -83,19 +88,46 @@ public final class MonitorPlots {
         return written;
     }
 
-    /** {@link #writeAll(List, List, List, Path, String)} for a log read back. */
+    /**
+     * {@link #writeAll(List, List, List, Path, String)} for a log read back.
+     *
+     * @param log the log
+     * @param dir the folder to write into
+     * @param title a prefix for the plot titles, may be empty
+     * @return the files written
+     * @throws IOException if the folder or a file cannot be written
+     */
     public static List<Path> writeAll(MonitorLog log, Path dir, String title) throws IOException {
         return writeAll(log.steps(), log.tensorNames(), log.alerts(), dir, title);
     }
 
-    /** {@link #writeAll(List, List, List, Path, String)} for a monitor's steps. */
+    /**
+     * {@link #writeAll(List, List, List, Path, String)} for a monitor's steps and alerts so far.
+     *
+     * @param monitor the monitor (open or closed)
+     * @param dir the folder to write into
+     * @param title a prefix for the plot titles, may be empty
+     * @return the files written
+     * @throws IllegalArgumentException if the monitor has observed no step (nothing written)
+     * @throws IOException if the folder or a file cannot be written
+     */
     public static List<Path> writeAll(GradientMonitor monitor, Path dir, String title) throws IOException {
         List<StepObservation> obs = new ArrayList<>();
         for (MonitoredStep s : monitor.steps()) obs.add(s.observation());
         return writeAll(obs, monitor.tensorNames(), monitor.alerts(), dir, title);
     }
 
-    /** Writes only the norm plot to {@code png} (e.g. {@code DIR/norms.png} of {@code replay}). */
+    /**
+     * Writes only the norm plot to {@code png} (e.g. {@code DIR/norms.png} of {@code replay}), creating its
+     * parent folders.
+     *
+     * @param steps the steps, in order
+     * @param png the file to write
+     * @param title a prefix for the plot title, may be empty
+     * @return {@code png}
+     * @throws IllegalArgumentException if {@code steps} is empty (nothing written)
+     * @throws IOException if the folder or the file cannot be written
+     */
     public static Path writeNormPlot(List<StepObservation> steps, Path png, String title) throws IOException {
         BufferedImage img = normChart(steps, List.of(), title);
         Path parent = png.toAbsolutePath().getParent();
@@ -120,7 +152,14 @@ public final class MonitorPlots {
         if (steps.isEmpty()) throw new IllegalArgumentException("no steps to plot");
     }
 
-    /** The norm plot (see the class comment). */
+    /**
+     * {@return the norm plot (see the class comment), 1200 × 600 pixels}
+     *
+     * @param steps the steps, in order
+     * @param alerts alerts to mark (exploding ones are circled); may be empty
+     * @param title a prefix for the plot title, may be empty
+     * @throws IllegalArgumentException if {@code steps} is empty
+     */
     public static BufferedImage normChart(List<StepObservation> steps, List<Alert> alerts, String title) {
         checkSteps(steps);
         int n = steps.size();
@@ -167,7 +206,7 @@ public final class MonitorPlots {
         return c.render();
     }
 
-    private static Chart.Series points(String name, List<double[]> pts, Color colour, Chart.Marker marker) {
+    private static Chart.Series points(@Nullable String name, List<double[]> pts, Color colour, Chart.Marker marker) {
         double[] x = new double[pts.size()], y = new double[pts.size()];
         for (int i = 0; i < x.length; i++) {
             x[i] = pts.get(i)[0];
@@ -176,7 +215,13 @@ public final class MonitorPlots {
         return new Chart.Series(name, x, y, colour, 1f, false, marker, false);
     }
 
-    /** The clipped-fraction plot (see the class comment). */
+    /**
+     * {@return the clipped-fraction plot (see the class comment), 1200 × 600 pixels}
+     *
+     * @param steps the steps, in order
+     * @param title a prefix for the plot title, may be empty
+     * @throws IllegalArgumentException if {@code steps} is empty
+     */
     public static BufferedImage clippedChart(List<StepObservation> steps, String title) {
         checkSteps(steps);
         int n = steps.size();
@@ -215,9 +260,12 @@ public final class MonitorPlots {
     }
 
     /**
-     * The per-tensor heat map (see the class comment).
+     * {@return the per-tensor heat map (see the class comment)}
      *
-     * @throws IllegalArgumentException if no step carries per-tensor norms
+     * @param steps the steps, in order
+     * @param tensorNames the tensors' names, one row each, in the order of the steps' per-tensor norms
+     * @param title a prefix for the plot title, may be empty
+     * @throws IllegalArgumentException if {@code steps} is empty or no step carries per-tensor norms
      */
     public static BufferedImage tensorHeatMap(List<StepObservation> steps, List<String> tensorNames, String title) {
         checkSteps(steps);

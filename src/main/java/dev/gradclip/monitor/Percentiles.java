@@ -9,8 +9,12 @@ public final class Percentiles {
     private Percentiles() { }
 
     /**
-     * The P-th percentile of {@code sorted} (ascending, finite, not empty).
+     * The P-th percentile of {@code sorted} (ascending, finite, not empty), by the formula above in fp64.
+     * The order and finiteness of the values are not checked.
      *
+     * @param sorted the values, ascending
+     * @param p P in [0, 100]
+     * @return the percentile: {@code sorted[0]} for P = 0, {@code sorted[n − 1]} for P = 100
      * @throws IllegalArgumentException if {@code sorted} is empty or P is outside [0, 100]
      */
     public static double linear(double[] sorted, double p) {

@@ -12,8 +12,13 @@ package dev.gradclip.monitor;
  *   <li>min, max.
  * </ul>
  *
- * @param window the window's capacity
- * @param count how many norms it holds now
+ * @param window the window's capacity W
+ * @param count how many norms it holds now, in [0, W]
+ * @param mean their mean, Σx/n
+ * @param std their population standard deviation, √(Σ(x − mean)²/n)
+ * @param median their median, the 50th percentile with linear interpolation
+ * @param min the smallest
+ * @param max the largest
  */
 public record RollingStats(int window, int count, double mean, double std, double median, double min, double max) {
 

@@ -6,6 +6,7 @@ import dev.gradclip.NormType;
 import dev.gradclip.Operation;
 import java.util.Arrays;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What one training step's clipping measured and did: the plain per-step observation the
@@ -39,7 +40,7 @@ public final class StepObservation {
     private static final double[] NONE = new double[0];
 
     private final long step;
-    private final String file;
+    private final @Nullable String file;
     private final double totalNorm;
     private final double totalNormAfter;
     private final double[] tensorNorms;
@@ -68,7 +69,13 @@ public final class StepObservation {
         this.foundInf = b.foundInf || b.nonFiniteElements > 0 || Double.isInfinite(b.totalNorm);
     }
 
-    /** A builder for step {@code step} whose pre-clip total norm is {@code totalNorm}. */
+    /**
+     * {@return a builder for step {@code step} whose pre-clip total norm is {@code totalNorm}}
+     *
+     * @param step the step number
+     * @param totalNorm the total norm before clipping: ≥ 0, NaN or +∞
+     * @throws IllegalArgumentException if {@code totalNorm} is negative
+     */
     public static Builder builder(long step, double totalNorm) {
         return new Builder(step, totalNorm);
     }
@@ -84,8 +91,11 @@ public final class StepObservation {
      * {@code norms} and skipped steps the norms before. The stored gradients are rounded to their
      * dtype after scaling, so a re-measured norm can differ from the derived one in the last bits.
      *
+     * @param step the step number
+     * @param report the report of the step's operation, with norms
      * @param threshold the threshold of this step (NaN for none)
-     * @throws IllegalArgumentException if the report carries no norms
+     * @return the observation
+     * @throws IllegalArgumentException if the report carries no norms, or {@code threshold} is negative
      */
     public static StepObservation fromReport(long step, ClipReport report, double threshold) {
         Objects.requireNonNull(report, "report");
@@ -130,11 +140,15 @@ public final class StepObservation {
      * {@link #fromReport} (s·‖g‖ and s·‖g_t‖; per-tensor factors f_t·‖g_t‖ with the total combined by the norm type);
      * a skipped report leaves the norms as they were.
      *
+     * @param step the step number
+     * @param before the partials of phase one
      * @param applied the phase-two report, or null when the step applied nothing (scale 1, not clipped)
      * @param threshold the threshold of this step (NaN for none)
-     * @throws IllegalArgumentException if {@code applied} is of another operation or for another number of tensors
+     * @return the observation
+     * @throws IllegalArgumentException if {@code applied} is of another operation or for another number of
+     *     tensors, or {@code threshold} is negative
      */
-    public static StepObservation fromTwoPhase(long step, NormPartials before, ClipReport applied, double threshold) {
+    public static StepObservation fromTwoPhase(long step, NormPartials before, @Nullable ClipReport applied, double threshold) {
         Objects.requireNonNull(before, "before");
         double[] norms = before.tensorNorms();
         double[] after = norms.clone();
@@ -163,7 +177,7 @@ public final class StepObservation {
     }
 
     /** (Σ a_t^p)^(1/p) in fp64 (sum for p = 1, the square root of the sum of squares for 2, max for ∞). */
-    static double combine(double[] norms, NormType p) {
+    static double combine(double[] norms, @Nullable NormType p) {
         if (p == null || norms.length == 0) return norms.length == 0 ? 0.0 : Double.NaN;
         if (p.isInfinity()) {
             double m = 0;
@@ -176,46 +190,75 @@ public final class StepObservation {
         return e == 1 ? s : e == 2 ? Math.sqrt(s) : Math.pow(s, 1 / e);
     }
 
+    /** {@return the step number} */
     public long step() { return step; }
 
-    /** The step's source file, or null. */
-    public String file() { return file; }
+    /** {@return the step's source file, or null} */
+    public @Nullable String file() { return file; }
 
+    /** {@return the norm of all gradients together before clipping (NaN or +∞ for non-finite gradients)} */
     public double totalNorm() { return totalNorm; }
 
+    /** {@return the norm of all gradients together after clipping, or NaN when not known} */
     public double totalNormAfter() { return totalNormAfter; }
 
-    /** A copy of the per-tensor norms before clipping (empty when not measured). */
+    /** {@return a copy of the per-tensor norms before clipping (empty when not measured)} */
     public double[] tensorNorms() { return tensorNorms.clone(); }
 
-    /** A copy of the per-tensor norms after clipping (empty when not known). */
+    /** {@return a copy of the per-tensor norms after clipping (empty when not known)} */
     public double[] tensorNormsAfter() { return tensorNormsAfter.clone(); }
 
+    /** {@return the number of per-tensor norms before clipping (0 when not measured)} */
     public int tensorCount() { return tensorNorms.length; }
 
+    /**
+     * {@return tensor {@code i}'s norm before clipping, without copying the array}
+     *
+     * @param i the tensor's index in the monitor's order
+     * @throws IndexOutOfBoundsException if {@code i} is outside {@code [0, tensorCount())}
+     */
     public double tensorNorm(int i) { return tensorNorms[i]; }
 
+    /**
+     * {@return tensor {@code i}'s norm after clipping, without copying the array}
+     *
+     * @param i the tensor's index in the monitor's order
+     * @throws IndexOutOfBoundsException if no after-norms are known or {@code i} is out of range
+     */
     public double tensorNormAfter(int i) { return tensorNormsAfter[i]; }
 
-    /** The threshold of this step; NaN when none ({@link #hasThreshold()} false). */
+    /** {@return the threshold of this step, or NaN when none ({@link #hasThreshold()} false)} */
     public double threshold() { return threshold; }
 
+    /** {@return whether the step had a threshold ({@link #threshold()} is not NaN)} */
     public boolean hasThreshold() { return !Double.isNaN(threshold); }
 
+    /**
+     * {@return the global scale applied} The smallest per-tensor scale for per-tensor clipping; 1 when
+     * nothing was scaled; NaN when not known.
+     */
     public double scale() { return scale; }
 
+    /** {@return whether clipping changed any element} */
     public boolean clipped() { return clipped; }
 
+    /** {@return the fraction of elements clipping changed, in [0, 1], or NaN when not known} */
     public double clippedFraction() { return clippedFraction; }
 
+    /** {@return whether the step was skipped, its gradients left untouched} */
     public boolean skipped() { return skipped; }
 
+    /** {@return the NaN or infinite gradient elements before clipping, or −1 when not counted} */
     public long nonFiniteElements() { return nonFiniteElements; }
 
+    /**
+     * {@return whether a non-finite value was found} Set when given, when {@code nonFiniteElements() > 0}
+     * or when the total norm is ±∞.
+     */
     public boolean foundInf() { return foundInf; }
 
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         if (this == o) return true;
         if (!(o instanceof StepObservation s)) return false;
         return step == s.step && Objects.equals(file, s.file) && same(totalNorm, s.totalNorm)
@@ -252,7 +295,7 @@ public final class StepObservation {
     public static final class Builder {
         private final long step;
         private final double totalNorm;
-        private String file;
+        private @Nullable String file;
         private double totalNormAfter = Double.NaN;
         private double[] tensorNorms = NONE;
         private double[] tensorNormsAfter = NONE;
@@ -270,18 +313,37 @@ public final class StepObservation {
             this.totalNorm = totalNorm;
         }
 
-        public Builder file(String file) {
+        /**
+         * Sets the step's source file.
+         *
+         * @param file the file's name, or null for none
+         * @return this builder
+         */
+        public Builder file(@Nullable String file) {
             this.file = file;
             return this;
         }
 
-        /** The per-tensor norms before clipping (copied; NaN allowed, negative values are not). */
+        /**
+         * Sets the per-tensor norms before clipping.
+         *
+         * @param norms one norm per tensor, in the monitor's order (copied; NaN allowed, negative values are not)
+         * @return this builder
+         * @throws IllegalArgumentException if a norm is negative
+         */
         public Builder tensorNorms(double[] norms) {
             this.tensorNorms = checkNorms(norms, "tensor norms").clone();
             return this;
         }
 
-        /** The total and per-tensor norms after clipping (copied; NaN = not known). */
+        /**
+         * Sets the total and per-tensor norms after clipping.
+         *
+         * @param total the total norm after clipping, ≥ 0 or NaN (not known)
+         * @param norms one norm per tensor (copied; NaN = not known), or empty when not known
+         * @return this builder
+         * @throws IllegalArgumentException if a norm is negative
+         */
         public Builder after(double total, double[] norms) {
             if (total < 0) throw new IllegalArgumentException("norm after clipping must not be negative, got " + total);
             this.totalNormAfter = total;
@@ -289,25 +351,50 @@ public final class StepObservation {
             return this;
         }
 
-        /** The threshold of the step: NaN for none; otherwise not negative. */
+        /**
+         * Sets the threshold of the step.
+         *
+         * @param threshold ≥ 0, or NaN for none
+         * @return this builder
+         * @throws IllegalArgumentException if {@code threshold} is negative
+         */
         public Builder threshold(double threshold) {
             if (threshold < 0) throw new IllegalArgumentException("threshold must not be negative, got " + threshold);
             this.threshold = threshold;
             return this;
         }
 
+        /**
+         * Sets the scale applied.
+         *
+         * @param scale ≥ 0, or NaN when not known
+         * @return this builder
+         * @throws IllegalArgumentException if {@code scale} is negative
+         */
         public Builder scale(double scale) {
             if (scale < 0) throw new IllegalArgumentException("scale must not be negative, got " + scale);
             this.scale = scale;
             return this;
         }
 
+        /**
+         * Sets whether clipping changed any element.
+         *
+         * @param clipped whether it did
+         * @return this builder
+         */
         public Builder clipped(boolean clipped) {
             this.clipped = clipped;
             return this;
         }
 
-        /** A fraction in [0, 1], or NaN when not known. */
+        /**
+         * Sets the fraction of elements clipping changed.
+         *
+         * @param fraction in [0, 1], or NaN when not known
+         * @return this builder
+         * @throws IllegalArgumentException if {@code fraction} is outside [0, 1]
+         */
         public Builder clippedFraction(double fraction) {
             if (fraction < 0 || fraction > 1) {
                 throw new IllegalArgumentException("clipped fraction must be in [0, 1] (or NaN), got " + fraction);
@@ -316,24 +403,45 @@ public final class StepObservation {
             return this;
         }
 
+        /**
+         * Sets whether the step was skipped (gradients untouched).
+         *
+         * @param skipped whether it was
+         * @return this builder
+         */
         public Builder skipped(boolean skipped) {
             this.skipped = skipped;
             return this;
         }
 
-        /** NaN/±∞ elements before clipping; −1 when not counted. */
+        /**
+         * Sets the NaN/±∞ elements before clipping.
+         *
+         * @param count ≥ 0, or −1 when not counted
+         * @return this builder
+         * @throws IllegalArgumentException if {@code count} is below −1
+         */
         public Builder nonFiniteElements(long count) {
             if (count < -1) throw new IllegalArgumentException("non-finite count must be >= -1, got " + count);
             this.nonFiniteElements = count;
             return this;
         }
 
+        /**
+         * Sets found-inf (mixed precision's {@code found_inf}); {@link #build()} also sets it when the count of
+         * non-finite elements is positive or the total norm is ±∞.
+         *
+         * @param foundInf whether a non-finite value was found
+         * @return this builder
+         */
         public Builder foundInf(boolean foundInf) {
             this.foundInf = foundInf;
             return this;
         }
 
         /**
+         * {@return the observation} The builder may be used again.
+         *
          * @throws IllegalArgumentException if after-norms are given for a different number of tensors
          *     than the before-norms
          */

@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.zip.CRC32C;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Writes scalars as a TensorBoard event file, so gradient norms appear where people already look
@@ -71,7 +72,13 @@ public final class TensorBoardWriter implements StepSink {
         this.clock = clock;
     }
 
-    /** A new event file in {@code logDir} (created if missing), with the system clock and this host's name. */
+    /**
+     * {@return a writer of a new event file in {@code logDir}} The folder is created if missing; the file
+     * is named after the system clock (UTC) and this host's name ({@code $HOSTNAME}, else the local host name).
+     *
+     * @param logDir the folder TensorBoard reads ({@code --logdir})
+     * @throws IOException if the folder or the file cannot be created, or the first event cannot be written
+     */
     public static TensorBoardWriter create(Path logDir) throws IOException {
         return create(logDir, Clock.systemUTC(), hostName());
     }
@@ -79,7 +86,15 @@ public final class TensorBoardWriter implements StepSink {
     /**
      * A new event file in {@code logDir} named after {@code clock}'s current second and {@code host}
      * (characters other than letters, digits, {@code .}, {@code -}, {@code _} become {@code _}); every
-     * event's wall time is read from {@code clock}.
+     * event's wall time is read from {@code clock}. The file holds the {@value #FILE_VERSION} event when this
+     * returns.
+     *
+     * @param logDir the folder TensorBoard reads ({@code --logdir}), created if missing
+     * @param clock the source of the file name's second and of every event's wall time
+     * @param host the host part of the file name ("localhost" when empty)
+     * @return the writer of the new file
+     * @throws IOException if the folder or the file cannot be created (also when 1,000 suffixes are taken),
+     *     or the first event cannot be written
      */
     public static TensorBoardWriter create(Path logDir, Clock clock, String host) throws IOException {
         Objects.requireNonNull(logDir, "logDir");
@@ -113,12 +128,16 @@ public final class TensorBoardWriter implements StepSink {
         }
     }
 
-    /** The event file. */
+    /** {@return the event file} */
     public Path file() { return file; }
 
     /**
      * Writes one event at {@code step} whose summary holds the given tag → value pairs (in map order,
-     * stored as fp32).
+     * stored as fp32). Buffered: {@link #flush()} or {@link #write} pushes it to the file.
+     *
+     * @param step the event's step
+     * @param values tag → value, neither null
+     * @throws IOException if the event cannot be written
      */
     public void writeScalars(long step, Map<String, Double> values) throws IOException {
         Objects.requireNonNull(values, "values");
@@ -178,7 +197,7 @@ public final class TensorBoardWriter implements StepSink {
     // ------------------------------------------------------------------ encoding
 
     /** One serialized Event: wall_time, step, then file_version or summary (whichever is not null). */
-    static byte[] event(double wallTime, long step, String fileVersion, byte[] summary) {
+    static byte[] event(double wallTime, long step, @Nullable String fileVersion, byte @Nullable [] summary) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         key(b, 1, 1);
         fixed64(b, Double.doubleToRawLongBits(wallTime));

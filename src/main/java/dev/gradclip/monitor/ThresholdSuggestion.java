@@ -38,17 +38,33 @@ public record ThresholdSuggestion(double threshold, double percentile, int steps
     /** The default percentile. */
     public static final double DEFAULT_PERCENTILE = 90;
 
+    /**
+     * Copies the rationale.
+     *
+     * @param threshold the suggested threshold
+     * @param percentile P
+     * @param stepsRead steps considered
+     * @param stepsUsed finite norms among them
+     * @param median median of the finite norms
+     * @param min smallest finite norm
+     * @param max largest finite norm
+     * @param wouldClip finite norms above the threshold
+     * @param rationale the reasoning (copied)
+     * @throws NullPointerException if {@code rationale} or one of its entries is null
+     */
     public ThresholdSuggestion {
         rationale = List.copyOf(rationale);
     }
 
     /**
-     * The suggestion for {@code steps}.
+     * The suggestion for {@code steps}, by the rule of the class comment.
      *
+     * @param steps the log's steps, in order
      * @param percentile P in [0, 100]
      * @param warmupSteps use only the first this many steps (0: all)
      * @throws IllegalArgumentException if P is outside [0, 100], {@code warmupSteps} negative, or no
      *     step among those considered has a finite total norm
+     * @return the suggestion with its rationale
      */
     public static ThresholdSuggestion of(List<StepObservation> steps, double percentile, int warmupSteps) {
         Objects.requireNonNull(steps, "steps");
@@ -94,7 +110,10 @@ public record ThresholdSuggestion(double threshold, double percentile, int steps
         return new ThresholdSuggestion(t, percentile, read, used, median, sorted[0], sorted[used - 1], above, why);
     }
 
-    /** {@code fixed:THRESHOLD}, the replay policy spelling. */
+    /**
+     * {@return {@code fixed:THRESHOLD}, the policy spelling of {@code --policy} and {@link dev.gradclip.policy.ClipPolicy#parse}}
+     * The threshold is written with six significant digits.
+     */
     public String policy() {
         return "fixed:" + g(threshold);
     }

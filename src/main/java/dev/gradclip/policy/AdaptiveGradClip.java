@@ -40,6 +40,15 @@ public record AdaptiveGradClip(double lambda, double eps, UnitLayout layout) imp
     /** The floor of the gradient norm in the factor's denominator. */
     public static final double GRAD_NORM_FLOOR = 1e-6;
 
+    /**
+     * Checks the parameters.
+     *
+     * @param lambda λ, finite and &gt; 0
+     * @param eps the floor of the parameter norm, finite and ≥ 0
+     * @param layout where the units of a weight tensor are
+     * @throws IllegalArgumentException if λ or eps is outside its range (NaN included)
+     * @throws NullPointerException if {@code layout} is null
+     */
     public AdaptiveGradClip {
         if (!(lambda > 0) || Double.isInfinite(lambda)) {
             throw new IllegalArgumentException("AGC LAMBDA must be finite and > 0, got " + lambda);
@@ -48,21 +57,35 @@ public record AdaptiveGradClip(double lambda, double eps, UnitLayout layout) imp
         if (layout == null) throw new NullPointerException("AGC layout is null");
     }
 
-    /** λ with eps = 1e-3, PyTorch layout. */
+    /**
+     * {@return AGC with λ, eps = 1e-3 and the PyTorch layout ({@code agc:LAMBDA})}
+     *
+     * @param lambda λ, finite and &gt; 0
+     * @throws IllegalArgumentException if λ is not finite and &gt; 0
+     */
     public static AdaptiveGradClip of(double lambda) {
         return new AdaptiveGradClip(lambda, DEFAULT_EPS, UnitLayout.PYTORCH);
     }
 
+    /**
+     * {@return a copy of this policy with another unit layout} (The layout is not part of {@link #spec()}.)
+     *
+     * @param l where the units of a weight tensor are
+     */
     public AdaptiveGradClip withLayout(UnitLayout l) {
         return new AdaptiveGradClip(lambda, eps, l);
     }
 
     @Override
     public String spec() {
-        return "agc:" + ClipPolicy.fmt(lambda) + ":" + ClipPolicy.fmt(eps);
+        return "agc:" + PolicyArgs.fmt(lambda) + ":" + PolicyArgs.fmt(eps);
     }
 
-    /** {@code max_u = λ·max(‖w_u‖, eps)}. A NaN parameter norm gives NaN. */
+    /**
+     * {@return {@code max_u = λ·max(‖w_u‖, eps)} in fp64} A NaN parameter norm gives NaN.
+     *
+     * @param paramNorm {@code ‖w_u‖₂}, the unit's parameter norm
+     */
     public double maxNorm(double paramNorm) {
         return lambda * (Double.isNaN(paramNorm) ? paramNorm : Math.max(paramNorm, eps));
     }
@@ -71,6 +94,10 @@ public record AdaptiveGradClip(double lambda, double eps, UnitLayout layout) imp
      * The factor for one unit: {@code max_u / max(‖g_u‖, 1e-6)} when {@code ‖g_u‖ > max_u}, else exactly 1.
      * A NaN gradient or parameter norm gives 1 here (nothing compares greater than NaN): the caller
      * applies its non-finite policy to such steps first.
+     *
+     * @param gradNorm {@code ‖g_u‖₂}, the unit's gradient norm (of the unscaled gradient)
+     * @param paramNorm {@code ‖w_u‖₂}, the unit's parameter norm
+     * @return the fp64 factor the unit's gradient is multiplied by
      */
     public double factor(double gradNorm, double paramNorm) {
         double max = maxNorm(paramNorm);

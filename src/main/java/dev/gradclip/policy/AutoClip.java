@@ -18,6 +18,13 @@ package dev.gradclip.policy;
  * @param window W ≥ 1, the number of most recent norms kept, or 0 for the whole history
  */
 public record AutoClip(double percentile, int window) implements ThresholdPolicy {
+    /**
+     * Checks the parameters.
+     *
+     * @param percentile P in [0, 100]
+     * @param window W ≥ 1, or 0 for the whole history
+     * @throws IllegalArgumentException if P is outside [0, 100] (NaN included) or W is negative
+     */
     public AutoClip {
         if (!(percentile >= 0 && percentile <= 100)) {
             throw new IllegalArgumentException("AutoClip percentile P must be in [0, 100], got " + percentile);
@@ -25,14 +32,19 @@ public record AutoClip(double percentile, int window) implements ThresholdPolicy
         if (window < 0) throw new IllegalArgumentException("AutoClip window W must be >= 1 (or 0 for all), got " + window);
     }
 
-    /** Whole history. */
+    /**
+     * {@return AutoClip over the whole history ({@code autoclip:P})}
+     *
+     * @param percentile P in [0, 100]
+     * @throws IllegalArgumentException if P is outside [0, 100] (NaN included)
+     */
     public static AutoClip of(double percentile) {
         return new AutoClip(percentile, 0);
     }
 
     @Override
     public String spec() {
-        return "autoclip:" + ClipPolicy.fmt(percentile) + (window > 0 ? ":" + window : "");
+        return "autoclip:" + PolicyArgs.fmt(percentile) + (window > 0 ? ":" + window : "");
     }
 
     @Override
@@ -41,8 +53,14 @@ public record AutoClip(double percentile, int window) implements ThresholdPolicy
     }
 
     /**
-     * {@code np.percentile(values, p)} with the linear method, bit for bit; {@code sorted} must be sorted
-     * ascending, finite and non-empty.
+     * {@code np.percentile(values, p)} with the linear method, bit for bit, by the formula of the class
+     * comment. The values are not checked: they must be sorted ascending and finite.
+     *
+     * @param sorted the history, ascending in its first {@code n} elements
+     * @param n the number of values used, 1 ≤ n ≤ {@code sorted.length}
+     * @param p P in [0, 100]
+     * @return the P-th percentile of {@code sorted[0, n)}
+     * @throws IllegalArgumentException if {@code n} ≤ 0
      */
     public static double percentileOfSorted(double[] sorted, int n, double p) {
         if (n <= 0) throw new IllegalArgumentException("percentile of an empty history");

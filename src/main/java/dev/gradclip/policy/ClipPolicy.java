@@ -14,14 +14,18 @@ import java.util.Locale;
  */
 public sealed interface ClipPolicy permits ThresholdPolicy, AdaptiveGradClip {
 
-    /** The command-line spelling, which {@link #parse} reads back to an equal policy. */
+    /** {@return the command-line spelling, which {@link #parse} reads back to an equal policy} */
     String spec();
 
     /**
      * Parses the grammar above. Numbers are decimal; M, M0, M1 finite and ≥ 0; N, W, WARMUP positive
-     * integers; P in [0, 100]; Z and LAMBDA finite and &gt; 0; ALPHA in [0, 1); EPS finite and ≥ 0.
+     * integers; P in [0, 100]; Z and LAMBDA finite and &gt; 0; ALPHA in [0, 1); EPS finite and ≥ 0. The
+     * policy name is read ignoring case; omitted optional fields take the defaults of {@link AutoClip}
+     * (whole history), {@link ZClip} and {@link AdaptiveGradClip} (PyTorch unit layout).
      *
-     * @throws IllegalArgumentException naming the problem (unknown policy, wrong field count, bad number)
+     * @param spec the policy, for example {@code "fixed:1.0"} or {@code "zclip:2.5:0.97:25"}
+     * @return the immutable policy it spells
+     * @throws IllegalArgumentException naming the problem (null, unknown policy, wrong field count, bad number)
      */
     static ClipPolicy parse(String spec) {
         if (spec == null) throw new IllegalArgumentException("policy is null");
@@ -94,18 +98,5 @@ public sealed interface ClipPolicy permits ThresholdPolicy, AdaptiveGradClip {
             throw new IllegalArgumentException("policy '" + spec + "': '" + text + "' is not a positive integer");
         }
         return Long.parseLong(t);
-    }
-
-    /** Formats a number for {@link #spec()}: integers without a fraction, others as {@link Double#toString}. */
-    static String fmt(double d) {
-        if (d == Math.rint(d) && Math.abs(d) < 1e15) return Long.toString((long) d);
-        return Double.toString(d);
-    }
-
-    static double requireThreshold(String what, double v) {
-        if (!(v >= 0) || Double.isInfinite(v)) {
-            throw new IllegalArgumentException(what + " must be finite and >= 0, got " + v);
-        }
-        return v;
     }
 }

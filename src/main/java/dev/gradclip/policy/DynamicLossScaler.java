@@ -2,6 +2,7 @@ package dev.gradclip.policy;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A dynamic loss scale with {@code torch.cuda.amp.GradScaler}'s update rule ({@code _amp_update_scale_}):
@@ -16,6 +17,15 @@ import java.util.Map;
  * @param growthInterval ≥ 1
  */
 public record DynamicLossScaler(double initialScale, double growthFactor, double backoffFactor, int growthInterval) {
+    /**
+     * Checks the parameters.
+     *
+     * @param initialScale S₀, finite and &gt; 0
+     * @param growthFactor finite and &gt; 1
+     * @param backoffFactor in (0, 1)
+     * @param growthInterval ≥ 1
+     * @throws IllegalArgumentException if a value is outside its range (NaN included)
+     */
     public DynamicLossScaler {
         if (!(initialScale > 0) || Double.isInfinite(initialScale)) {
             throw new IllegalArgumentException("initial loss scale must be finite and > 0, got " + initialScale);
@@ -29,16 +39,20 @@ public record DynamicLossScaler(double initialScale, double growthFactor, double
         if (growthInterval < 1) throw new IllegalArgumentException("growth interval must be >= 1, got " + growthInterval);
     }
 
-    /** GradScaler's defaults: 2^16, ×2 every 2,000 clean steps, ×0.5 on inf. */
+    /** {@return a scaler with GradScaler's defaults: S₀ = 2^16, ×2 every 2,000 clean steps, ×0.5 on inf} */
     public static DynamicLossScaler defaults() {
         return new DynamicLossScaler(65536.0, 2.0, 0.5, 2000);
     }
 
+    /** {@return a fresh state: scale S₀, no clean steps} Each call returns a new, independent state. */
     public State newState() {
         return new State(this, initialScale, 0);
     }
 
-    /** The current scale and the count of clean steps since the last change. Mutable, one per training loop. */
+    /**
+     * The current scale and the count of clean steps since the last change. Mutable and not thread-safe:
+     * one per training loop. Its checkpoint form ({@link #toJson()}) reads back bit for bit.
+     */
     public static final class State {
         /** The {@code "format"} value of the checkpoint form. */
         public static final String FORMAT = "gradclip-loss-scale-state";
@@ -56,21 +70,28 @@ public record DynamicLossScaler(double initialScale, double growthFactor, double
             this.growthTracker = growthTracker;
         }
 
+        /** {@return the configuration this state belongs to} */
         public DynamicLossScaler config() {
             return config;
         }
 
-        /** The loss scale S to multiply the next loss by. */
+        /** {@return the loss scale S to multiply the next loss by (finite and &gt; 0)} */
         public double scale() {
             return scale;
         }
 
-        /** Clean steps since the last change of the scale. */
+        /** {@return the clean steps since the last change of the scale, in [0, growthInterval)} */
         public int growthTracker() {
             return growthTracker;
         }
 
-        /** GradScaler's update after a step. */
+        /**
+         * GradScaler's update after a step: found inf gives {@code S ← S·backoff} and restarts the count;
+         * otherwise the count grows, and on reaching the growth interval {@code S ← S·growth} (kept only if
+         * finite) and the count restarts.
+         *
+         * @param foundInf whether any gradient element of the step was NaN or infinite
+         */
         public void update(boolean foundInf) {
             if (foundInf) {
                 scale = scale * config.backoffFactor();
@@ -87,8 +108,12 @@ public record DynamicLossScaler(double initialScale, double growthFactor, double
             }
         }
 
-        /** {@code {"format":"gradclip-loss-scale-state","version":1,"initial_scale":…,"growth_factor":…,
-         * "backoff_factor":…,"growth_interval":…,"scale":S,"growth_tracker":n}}. */
+        /**
+         * {@return the checkpoint form}
+         * {@code {"format":"gradclip-loss-scale-state","version":1,"initial_scale":…,"growth_factor":…,
+         * "backoff_factor":…,"growth_interval":…,"scale":S,"growth_tracker":n}}, numbers written so that they
+         * read back to the same bits.
+         */
         public String toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("format", FORMAT);
@@ -102,15 +127,24 @@ public record DynamicLossScaler(double initialScale, double growthFactor, double
             return StateJson.write(m);
         }
 
+        /**
+         * Reads the checkpoint form of {@link #toJson()}.
+         *
+         * @param json the checkpoint text
+         * @return a new state with that configuration, scale and count
+         * @throws IllegalArgumentException if the text is not a version-1 loss-scale state, or a value is out
+         *     of range, such as a {@code growth_interval} or {@code growth_tracker} that does not fit an
+         *     {@code int} (naming the field and the value)
+         */
         public static State fromJson(String json) {
-            Map<String, Object> m = StateJson.parseObject(json);
+            Map<String, @Nullable Object> m = StateJson.parseObject(json);
             if (!FORMAT.equals(StateJson.getString(m, "format"))) throw new IllegalArgumentException("not a loss-scale state");
             long v = StateJson.getLong(m, "version");
             if (v != 1) throw new IllegalArgumentException("loss-scale state version " + v + " is not supported");
             DynamicLossScaler c = new DynamicLossScaler(StateJson.getDouble(m, "initial_scale"),
                     StateJson.getDouble(m, "growth_factor"), StateJson.getDouble(m, "backoff_factor"),
-                    Math.toIntExact(StateJson.getLong(m, "growth_interval")));
-            return new State(c, StateJson.getDouble(m, "scale"), Math.toIntExact(StateJson.getLong(m, "growth_tracker")));
+                    StateJson.getInt(m, "growth_interval"));
+            return new State(c, StateJson.getDouble(m, "scale"), StateJson.getInt(m, "growth_tracker"));
         }
     }
 }

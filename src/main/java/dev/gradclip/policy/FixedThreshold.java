@@ -6,13 +6,19 @@ package dev.gradclip.policy;
  * @param maxNorm M, finite and ≥ 0
  */
 public record FixedThreshold(double maxNorm) implements ThresholdPolicy {
+    /**
+     * Checks M.
+     *
+     * @param maxNorm M, finite and ≥ 0
+     * @throws IllegalArgumentException if {@code maxNorm} is NaN, negative or infinite
+     */
     public FixedThreshold {
-        ClipPolicy.requireThreshold("fixed threshold M", maxNorm);
+        PolicyArgs.requireThreshold("fixed threshold M", maxNorm);
     }
 
     @Override
     public String spec() {
-        return "fixed:" + ClipPolicy.fmt(maxNorm);
+        return "fixed:" + PolicyArgs.fmt(maxNorm);
     }
 
     @Override
@@ -20,7 +26,11 @@ public record FixedThreshold(double maxNorm) implements ThresholdPolicy {
         return new PolicyState.Scheduled(this, 0);
     }
 
-    /** {@code M}, whatever the step. */
+    /**
+     * {@return {@code M}, whatever the step}
+     *
+     * @param step t (not checked: any step has the same threshold)
+     */
     public double threshold(long step) {
         return maxNorm;
     }

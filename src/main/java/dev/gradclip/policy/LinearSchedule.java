@@ -11,15 +11,23 @@ package dev.gradclip.policy;
  * @param steps N ≥ 1
  */
 public record LinearSchedule(double start, double end, long steps) implements ThresholdPolicy {
+    /**
+     * Checks the schedule.
+     *
+     * @param start M0, finite and ≥ 0
+     * @param end M1, finite and ≥ 0
+     * @param steps N ≥ 1
+     * @throws IllegalArgumentException if M0 or M1 is NaN, negative or infinite, or N &lt; 1
+     */
     public LinearSchedule {
-        ClipPolicy.requireThreshold("linear schedule M0", start);
-        ClipPolicy.requireThreshold("linear schedule M1", end);
+        PolicyArgs.requireThreshold("linear schedule M0", start);
+        PolicyArgs.requireThreshold("linear schedule M1", end);
         if (steps < 1) throw new IllegalArgumentException("linear schedule N must be >= 1, got " + steps);
     }
 
     @Override
     public String spec() {
-        return "linear:" + ClipPolicy.fmt(start) + ":" + ClipPolicy.fmt(end) + ":" + steps;
+        return "linear:" + PolicyArgs.fmt(start) + ":" + PolicyArgs.fmt(end) + ":" + steps;
     }
 
     @Override
@@ -27,7 +35,12 @@ public record LinearSchedule(double start, double end, long steps) implements Th
         return new PolicyState.Scheduled(this, 0);
     }
 
-    /** M_t for step t ≥ 0. */
+    /**
+     * {@return M_t by the formula above}
+     *
+     * @param step t ≥ 0
+     * @throws IllegalArgumentException if {@code step} is negative
+     */
     public double threshold(long step) {
         if (step < 0) throw new IllegalArgumentException("step must be >= 0, got " + step);
         if (steps == 1) return end;

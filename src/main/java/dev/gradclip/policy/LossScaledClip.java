@@ -37,34 +37,66 @@ public final class LossScaledClip {
     /**
      * What the operation measured and did, for g = G/S.
      *
+     * @param operation the operation that ran
+     * @param lossScale S
      * @param totalNorm N (NaN for value)
      * @param tensorNorms N_t (empty for value)
      * @param tensorScales c_t, the clip factors applied on top of 1/S (1 for norms and value)
      * @param scale the smallest c_t (global norm: c)
      * @param clippedElements value: elements outside [min, max]; norm ops: elements of tensors whose c_t ≠ 1
      * @param nonFiniteElements NaN or ±∞ elements of G
+     * @param totalElements the number of elements of the set
      * @param skipped SKIP left everything untouched
      */
     public record Result(ClipOperation operation, double lossScale, double totalNorm, double[] tensorNorms,
                          double[] tensorScales, double scale, long clippedElements, long nonFiniteElements,
                          long totalElements, boolean skipped) {
+        /**
+         * Copies the arrays.
+         *
+         * @param operation the operation that ran
+         * @param lossScale S
+         * @param totalNorm N (NaN for value)
+         * @param tensorNorms N_t (empty for value); copied
+         * @param tensorScales c_t; copied
+         * @param scale the smallest c_t
+         * @param clippedElements the elements clipped
+         * @param nonFiniteElements NaN or ±∞ elements of G
+         * @param totalElements the number of elements of the set
+         * @param skipped SKIP left everything untouched
+         */
         public Result {
             tensorNorms = tensorNorms.clone();
             tensorScales = tensorScales.clone();
         }
 
+        /** {@return a copy of N_t, in set order (empty for value)} */
         @Override
         public double[] tensorNorms() {
             return tensorNorms.clone();
         }
 
+        /** {@return a copy of c_t, in set order} */
         @Override
         public double[] tensorScales() {
             return tensorScales.clone();
         }
     }
 
-    /** Runs {@code op} on G = S·g; see the class comment. S finite and ≥ 2^-1022. */
+    /**
+     * Runs {@code op} on G = S·g; see the class comment for the formulas.
+     *
+     * @param clipper the clipper to run on
+     * @param grads the loss-scaled gradients G, unscaled and clipped in place
+     * @param op the operation, with thresholds for g = G/S
+     * @param lossScale S, finite and ≥ 2^-1022
+     * @return what was measured and done, for g
+     * @throws IllegalArgumentException if S is out of range, or the clipper refuses the set (nothing modified)
+     * @throws IllegalStateException if the clipper is closed or a tensor's memory was closed or freed
+     *     (nothing modified)
+     * @throws dev.gradclip.NonFiniteGradientException under ERROR when a norm (value: an element) is not
+     *     finite (nothing modified)
+     */
     public static Result apply(Clipper clipper, GradientSet grads, ClipOperation op, double lossScale) {
         Objects.requireNonNull(clipper, "clipper is null");
         Objects.requireNonNull(grads, "gradient set is null");

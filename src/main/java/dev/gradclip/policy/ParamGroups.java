@@ -11,6 +11,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Parameter groups: one call clips several disjoint groups of tensors, each by its own rule (for
@@ -36,17 +37,29 @@ public final class ParamGroups {
 
     /** How one group is clipped. */
     public sealed interface Rule permits Excluded, Operation, Policy {
-        /** Left untouched and not measured. */
+        /** {@return the rule of a group left untouched and not measured} */
         static Rule exclude() {
             return new Excluded();
         }
 
-        /** A stateless operation ({@link Clipper#apply}). */
+        /**
+         * {@return the rule that runs {@code op} on the group ({@link Clipper#apply})}
+         *
+         * @param op the stateless operation
+         * @throws NullPointerException if {@code op} is null
+         */
         static Rule of(ClipOperation op) {
             return new Operation(op);
         }
 
-        /** A stateful policy (schedules, AutoClip, ZClip, loss scale, spike skipping) with its own state. */
+        /**
+         * {@return the rule that runs one {@link TrainingClipper#step(Clipper, GradientSet)} of {@code clipper}
+         * on the group} A stateful policy (schedules, AutoClip, ZClip, loss scale, spike skipping) with its
+         * own state, which each call of {@link ParamGroups#clip} advances by one step.
+         *
+         * @param clipper the group's training clipper, with a threshold policy (not AGC)
+         * @throws IllegalArgumentException if the clipper's policy is AGC
+         */
         static Rule policy(TrainingClipper clipper) {
             return new Policy(clipper);
         }
@@ -56,8 +69,18 @@ public final class ParamGroups {
     public record Excluded() implements Rule {
     }
 
-    /** See {@link Rule#of(ClipOperation)}. */
+    /**
+     * See {@link Rule#of(ClipOperation)}.
+     *
+     * @param operation the stateless operation run on the group
+     */
     public record Operation(ClipOperation operation) implements Rule {
+        /**
+         * Checks the operation.
+         *
+         * @param operation the stateless operation run on the group
+         * @throws NullPointerException if {@code operation} is null
+         */
         public Operation {
             Objects.requireNonNull(operation, "operation is null");
         }
@@ -65,8 +88,17 @@ public final class ParamGroups {
 
     /**
      * See {@link Rule#policy(TrainingClipper)}; AGC policies are not accepted here (they need parameters).
+     *
+     * @param clipper the group's training clipper, with a threshold policy
      */
     public record Policy(TrainingClipper clipper) implements Rule {
+        /**
+         * Checks the clipper's policy.
+         *
+         * @param clipper the group's training clipper, with a threshold policy
+         * @throws NullPointerException if {@code clipper} is null
+         * @throws IllegalArgumentException if its policy is AGC
+         */
         public Policy {
             Objects.requireNonNull(clipper, "training clipper is null");
             if (!(clipper.policy() instanceof ThresholdPolicy)) {
@@ -75,8 +107,22 @@ public final class ParamGroups {
         }
     }
 
-    /** A named group of gradient tensors and its rule. */
+    /**
+     * A named group of gradient tensors and its rule.
+     *
+     * @param name the group's name, unique within one {@link ParamGroups#clip} call
+     * @param grads the group's gradients, clipped in place
+     * @param rule how the group is clipped
+     */
     public record Group(String name, GradientSet grads, Rule rule) {
+        /**
+         * Checks the arguments.
+         *
+         * @param name the group's name
+         * @param grads the group's gradients
+         * @param rule how the group is clipped
+         * @throws NullPointerException if an argument is null (naming the group when it has a name)
+         */
         public Group {
             Objects.requireNonNull(name, "group name is null");
             Objects.requireNonNull(grads, "group " + name + ": gradient set is null");
@@ -87,14 +133,32 @@ public final class ParamGroups {
     /**
      * One group's outcome: {@code report} for an {@link Operation} rule, {@code record} for a
      * {@link Policy} rule, neither for an excluded group.
+     *
+     * @param name the group's name
+     * @param rule the group's rule
+     * @param report the operation's report for an {@link Operation} rule, else null
+     * @param record the step's record for a {@link Policy} rule, else null
      */
-    public record Report(String name, Rule rule, ClipReport report, StepRecord record) {
+    public record Report(String name, Rule rule, @Nullable ClipReport report, @Nullable StepRecord record) {
+        /** {@return whether the group was excluded (its rule is {@link Excluded}): neither report nor record} */
         public boolean excluded() {
             return rule instanceof Excluded;
         }
     }
 
-    /** Clips every group by its rule, in order; see the class comment for the checks made first. */
+    /**
+     * Clips every group by its rule, in order; see the class comment for the checks made first.
+     *
+     * @param clipper the clipper every group runs on
+     * @param groups the groups, in the order they are clipped
+     * @return one report per group, in the order of {@code groups}
+     * @throws NullPointerException if an argument or a group is null (nothing modified)
+     * @throws IllegalArgumentException if two groups share a name, groups overlap, or a group holds a device
+     *     tensor and the clipper runs on the CPU (nothing modified)
+     * @throws IllegalStateException if a tensor's memory was closed or freed (nothing modified)
+     * @throws dev.gradclip.NonFiniteGradientException if a group's rule throws it under ERROR (the groups
+     *     before it were clipped)
+     */
     public static List<Report> clip(Clipper clipper, List<Group> groups) {
         Objects.requireNonNull(clipper, "clipper is null");
         Objects.requireNonNull(groups, "group list is null");

@@ -3,6 +3,7 @@ package dev.gradclip.policy;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The evolving part of a {@link ThresholdPolicy}: the step counter and, for the adaptive policies, what
@@ -42,10 +43,10 @@ public abstract sealed class PolicyState permits PolicyState.Scheduled, PolicySt
         this.step = step;
     }
 
-    /** The policy this state belongs to. */
+    /** {@return the policy this state belongs to} */
     public abstract ThresholdPolicy policy();
 
-    /** The number of steps taken so far, i.e. the t of the next step. */
+    /** {@return the number of steps taken so far, i.e. the t of the next step} */
     public final long step() {
         return step;
     }
@@ -54,7 +55,10 @@ public abstract sealed class PolicyState permits PolicyState.Scheduled, PolicySt
      * Takes one step whose total norm {@code norm} is finite and accepted: returns this step's threshold
      * (NaN for none) and updates what the policy has learned.
      *
-     * @throws IllegalArgumentException if {@code norm} is not finite (call {@link #pass()} instead)
+     * @param norm the step's total norm before clipping, finite and ≥ 0
+     * @return M_t, or NaN when the policy sets no threshold this step
+     * @throws IllegalArgumentException if {@code norm} is not finite or is negative (call {@link #pass()}
+     *     instead); the state is unchanged
      */
     public final double observe(double norm) {
         if (!Double.isFinite(norm) || norm < 0) {
@@ -65,26 +69,29 @@ public abstract sealed class PolicyState permits PolicyState.Scheduled, PolicySt
         return m;
     }
 
-    /** Takes one step without learning from it: returns {@link #currentThreshold()}. */
+    /** {@return {@link #currentThreshold()}, after which the step counter advances} Learns nothing. */
     public final double pass() {
         double m = currentThreshold();
         step++;
         return m;
     }
 
-    /** The threshold of the next step as the state stands, before it observes that step's norm (NaN: none). */
+    /**
+     * {@return the threshold of the next step as the state stands, before it observes that step's norm}
+     * NaN for none. Changes nothing.
+     */
     public abstract double currentThreshold();
 
     abstract double observeImpl(double norm);
 
     abstract void writeFields(Map<String, Object> m);
 
-    /** An independent copy with the same policy and the same learned values. */
+    /** {@return an independent copy with the same policy, step and learned values (bit for bit)} */
     public final PolicyState copy() {
         return fromJson(toJson());
     }
 
-    /** The checkpoint form described above. */
+    /** {@return the checkpoint form described above, one JSON object} */
     public final String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("format", FORMAT);
@@ -98,10 +105,12 @@ public abstract sealed class PolicyState permits PolicyState.Scheduled, PolicySt
     /**
      * Reads the checkpoint form.
      *
+     * @param json the checkpoint text
+     * @return a new state of the policy the text names, at its step, with its learned values
      * @throws IllegalArgumentException if the text is not a version-1 (or older) policy state, naming the problem
      */
     public static PolicyState fromJson(String json) {
-        Map<String, Object> m = StateJson.parseObject(json);
+        Map<String, @Nullable Object> m = StateJson.parseObject(json);
         String format = StateJson.getString(m, "format");
         if (!FORMAT.equals(format)) throw new IllegalArgumentException("not a policy state: format '" + format + "'");
         long version = StateJson.getLong(m, "version");

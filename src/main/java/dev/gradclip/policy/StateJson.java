@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The small JSON dialect of the policy checkpoints (package-private; the core jar has no dependencies).
@@ -17,20 +18,20 @@ final class StateJson {
 
     // ------------------------------------------------------------------ writing
 
-    static String write(Map<String, Object> object) {
+    static String write(Map<String, ? extends @Nullable Object> object) {
         StringBuilder sb = new StringBuilder();
         writeValue(sb, object);
         return sb.toString();
     }
 
     @SuppressWarnings("unchecked")
-    private static void writeValue(StringBuilder sb, Object v) {
+    private static void writeValue(StringBuilder sb, @Nullable Object v) {
         if (v == null) {
             sb.append("null");
         } else if (v instanceof Map) {
             sb.append('{');
             boolean first = true;
-            for (Map.Entry<String, Object> e : ((Map<String, Object>) v).entrySet()) {
+            for (Map.Entry<String, @Nullable Object> e : ((Map<String, @Nullable Object>) v).entrySet()) {
                 if (!first) sb.append(',');
                 first = false;
                 writeString(sb, e.getKey());
@@ -88,7 +89,7 @@ final class StateJson {
 
     /** Parses one JSON object; numbers come back as {@link String}-free {@link Double} or {@link Long}. */
     @SuppressWarnings("unchecked")
-    static Map<String, Object> parseObject(String text) {
+    static Map<String, @Nullable Object> parseObject(String text) {
         if (text == null) throw new IllegalArgumentException("policy state text is null");
         Parser p = new Parser(text);
         p.skipWs();
@@ -96,7 +97,7 @@ final class StateJson {
         p.skipWs();
         if (p.pos != text.length()) throw p.error("trailing characters");
         if (!(v instanceof Map)) throw new IllegalArgumentException("policy state is not a JSON object");
-        return (Map<String, Object>) v;
+        return (Map<String, @Nullable Object>) v;
     }
 
     private static final class Parser {
@@ -115,7 +116,7 @@ final class StateJson {
             while (pos < s.length() && Character.isWhitespace(s.charAt(pos))) pos++;
         }
 
-        Object value() {
+        @Nullable Object value() {
             if (pos >= s.length()) throw error("unexpected end");
             char c = s.charAt(pos);
             if (c == '{') return object();
@@ -136,8 +137,8 @@ final class StateJson {
             return number();
         }
 
-        Map<String, Object> object() {
-            Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, @Nullable Object> object() {
+            Map<String, @Nullable Object> m = new LinkedHashMap<>();
             pos++;
             skipWs();
             if (pos < s.length() && s.charAt(pos) == '}') {
@@ -162,8 +163,8 @@ final class StateJson {
             }
         }
 
-        List<Object> array() {
-            List<Object> a = new ArrayList<>();
+        List<@Nullable Object> array() {
+            List<@Nullable Object> a = new ArrayList<>();
             pos++;
             skipWs();
             if (pos < s.length() && s.charAt(pos) == ']') {
@@ -232,12 +233,12 @@ final class StateJson {
 
     // ------------------------------------------------------------------ typed access
 
-    static Object field(Map<String, Object> m, String key) {
+    static @Nullable Object field(Map<String, ? extends @Nullable Object> m, String key) {
         if (!m.containsKey(key)) throw new IllegalArgumentException("policy state has no field '" + key + "'");
         return m.get(key);
     }
 
-    static double toDouble(Object v, String key) {
+    static double toDouble(@Nullable Object v, String key) {
         if (v instanceof Double) return (Double) v;
         if (v instanceof Long) {
             long l = (Long) v;
@@ -251,29 +252,36 @@ final class StateJson {
         throw new IllegalArgumentException("field '" + key + "' is not a number: " + v);
     }
 
-    static double getDouble(Map<String, Object> m, String key) {
+    static double getDouble(Map<String, ? extends @Nullable Object> m, String key) {
         return toDouble(field(m, key), key);
     }
 
-    static long getLong(Map<String, Object> m, String key) {
+    static long getLong(Map<String, ? extends @Nullable Object> m, String key) {
         Object v = field(m, key);
         if (v instanceof Long) return (Long) v;
         throw new IllegalArgumentException("field '" + key + "' is not an integer: " + v);
     }
 
-    static boolean getBoolean(Map<String, Object> m, String key) {
+    /** An integer field that must fit an {@code int}; {@link IllegalArgumentException} naming the field otherwise. */
+    static int getInt(Map<String, ? extends @Nullable Object> m, String key) {
+        long v = getLong(m, key);
+        if (v != (int) v) throw new IllegalArgumentException("field '" + key + "': " + v + " does not fit an int");
+        return (int) v;
+    }
+
+    static boolean getBoolean(Map<String, ? extends @Nullable Object> m, String key) {
         Object v = field(m, key);
         if (v instanceof Boolean) return (Boolean) v;
         throw new IllegalArgumentException("field '" + key + "' is not a boolean: " + v);
     }
 
-    static String getString(Map<String, Object> m, String key) {
+    static String getString(Map<String, ? extends @Nullable Object> m, String key) {
         Object v = field(m, key);
         if (v instanceof String) return (String) v;
         throw new IllegalArgumentException("field '" + key + "' is not a string: " + v);
     }
 
-    static double[] getDoubles(Map<String, Object> m, String key) {
+    static double[] getDoubles(Map<String, ? extends @Nullable Object> m, String key) {
         Object v = field(m, key);
         if (!(v instanceof List)) throw new IllegalArgumentException("field '" + key + "' is not an array");
         List<?> l = (List<?>) v;

@@ -1,5 +1,7 @@
 package dev.gradclip.policy;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * What one training step's clipping did: the per-step record the monitor, the DL4J listener and
  * {@code gradclip replay}'s {@code log.jsonl} read. Immutable.
@@ -27,7 +29,22 @@ package dev.gradclip.policy;
  * @param tensorNorms each tensor's norm before clipping, of g/S
  */
 public record StepRecord(long step, double totalNorm, double threshold, double scale, boolean clipped, boolean skipped,
-                         boolean foundInf, long nonFiniteElements, double lossScale, double[] tensorNorms) {
+                         boolean foundInf, long nonFiniteElements, double lossScale, double @Nullable [] tensorNorms) {
+    /**
+     * Checks the step and copies the norms.
+     *
+     * @param step t, ≥ 0
+     * @param totalNorm the total norm before clipping, of g/S
+     * @param threshold M_t, or NaN for none
+     * @param scale the clip factor applied on top of the unscaling
+     * @param clipped whether the clip factor was not 1 and was applied
+     * @param skipped whether the step was skipped
+     * @param foundInf whether any gradient element was NaN or infinite
+     * @param nonFiniteElements the number of NaN or infinite elements
+     * @param lossScale S (1 for none)
+     * @param tensorNorms each tensor's norm before clipping, of g/S (copied; null is taken as empty)
+     * @throws IllegalArgumentException if {@code step} is negative
+     */
     public StepRecord {
         if (step < 0) throw new IllegalArgumentException("step must be >= 0");
         tensorNorms = tensorNorms == null ? new double[0] : tensorNorms.clone();
@@ -42,12 +59,12 @@ public record StepRecord(long step, double totalNorm, double threshold, double s
         return Double.isNaN(x) ? Double.NaN : x;
     }
 
-    /** Whether the policy set a threshold this step ({@code threshold} is not NaN). */
+    /** {@return whether the policy set a threshold this step ({@code threshold} is not NaN)} */
     public boolean hasThreshold() {
         return !Double.isNaN(threshold);
     }
 
-    /** A copy of the per-tensor norms. */
+    /** {@return a copy of the per-tensor norms, in set order} */
     @Override
     public double[] tensorNorms() {
         return tensorNorms.clone();
@@ -56,8 +73,12 @@ public record StepRecord(long step, double totalNorm, double threshold, double s
     /**
      * This record as the JSON object of one {@code log.jsonl} line, with {@code file} when not null.
      * Non-finite numbers are written as the strings "NaN", "Infinity", "-Infinity" (as the CLI's JSON does).
+     * The per-tensor norms, the non-finite count and the loss scale are not written.
+     *
+     * @param file the step's source file, written as a JSON string; null to leave the field out
+     * @return one line of JSON, without a line break
      */
-    public String toJsonLine(String file) {
+    public String toJsonLine(@Nullable String file) {
         StringBuilder sb = new StringBuilder(160);
         sb.append("{\"step\":").append(step);
         if (file != null) {

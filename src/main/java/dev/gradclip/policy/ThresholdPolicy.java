@@ -13,6 +13,6 @@ package dev.gradclip.policy;
 public sealed interface ThresholdPolicy extends ClipPolicy
         permits FixedThreshold, LinearSchedule, CosineSchedule, StepDecaySchedule, AutoClip, ZClip {
 
-    /** A fresh state at step 0. */
+    /** {@return a fresh state at step 0, with nothing learned} Each call returns a new, independent state. */
     PolicyState newState();
 }

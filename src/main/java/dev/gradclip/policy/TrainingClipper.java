@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One training loop's clipping: a {@link ClipPolicy} composed with optional loss-scale unscaling and
@@ -57,9 +58,9 @@ public final class TrainingClipper {
     private final Semantics semantics;
     private final NonFinitePolicy nonFinite;
     private final double staticLossScale;
-    private PolicyState policyState;
-    private SpikeSkipper.State spike;
-    private DynamicLossScaler.State scaler;
+    private @Nullable PolicyState policyState;
+    private SpikeSkipper.@Nullable State spike;
+    private DynamicLossScaler.@Nullable State scaler;
     private long step;
 
     private TrainingClipper(Builder b) {
@@ -73,43 +74,76 @@ public final class TrainingClipper {
         this.scaler = b.scaler == null ? null : b.scaler.newState();
     }
 
-    /** A builder for {@code policy} with L2 norms, TORCH semantics, PROPAGATE, no loss scale, no spike skipping. */
+    /**
+     * {@return a builder for {@code policy} with L2 norms, TORCH semantics, PROPAGATE, no loss scale and no
+     * spike skipping}
+     *
+     * @param policy the clipping policy
+     * @throws NullPointerException if {@code policy} is null
+     */
     public static Builder builder(ClipPolicy policy) {
         return new Builder(policy);
     }
 
-    /** Options of a {@link TrainingClipper}. */
+    /**
+     * Options of a {@link TrainingClipper}. Not thread-safe; each {@link #build()} makes a clipper with
+     * fresh state.
+     */
     public static final class Builder {
         private final ClipPolicy policy;
         private NormType normType = NormType.L2;
         private Semantics semantics = Semantics.TORCH;
         private NonFinitePolicy nonFinite = NonFinitePolicy.PROPAGATE;
         private double lossScale = 1.0;
-        private SpikeSkipper spike;
-        private DynamicLossScaler scaler;
+        private @Nullable SpikeSkipper spike;
+        private @Nullable DynamicLossScaler scaler;
 
         private Builder(ClipPolicy policy) {
             this.policy = Objects.requireNonNull(policy, "policy is null");
         }
 
-        /** The p of the total norm (threshold policies; AGC's unit norms are always L2). */
+        /**
+         * Sets the p of the total norm (threshold policies; AGC's unit norms are always L2).
+         *
+         * @param p the p of the norm
+         * @return this builder
+         */
         public Builder normType(NormType p) {
             this.normType = Objects.requireNonNull(p, "norm type is null");
             return this;
         }
 
-        /** How N and M_t give the scale (threshold policies). */
+        /**
+         * Sets how N and M_t give the scale (threshold policies).
+         *
+         * @param s TORCH ({@code min(M_t/(N+1e-6), 1)}) or TF ({@code M_t/max(N, M_t)})
+         * @return this builder
+         */
         public Builder semantics(Semantics s) {
             this.semantics = Objects.requireNonNull(s, "semantics is null");
             return this;
         }
 
+        /**
+         * Sets what a step whose total norm is NaN or infinite does: PROPAGATE (the peers' formula), SKIP
+         * (gradients untouched, step reported skipped) or ERROR (throws, nothing modified).
+         *
+         * @param p the non-finite policy
+         * @return this builder
+         */
         public Builder nonFinite(NonFinitePolicy p) {
             this.nonFinite = Objects.requireNonNull(p, "nonFinite policy is null");
             return this;
         }
 
-        /** A constant loss scale S (finite, &gt; 0): the gradients are G = S·g. */
+        /**
+         * Sets a constant loss scale S: the gradients are G = S·g.
+         *
+         * @param s S, finite and ≥ 2^-1022
+         * @return this builder
+         * @throws IllegalArgumentException if {@code s} is out of range
+         * @throws IllegalStateException if a dynamic loss scale is already set
+         */
         public Builder lossScale(double s) {
             if (!(s >= Double.MIN_NORMAL) || Double.isInfinite(s)) {
                 throw new IllegalArgumentException("loss scale must be finite and >= 2^-1022, got " + s);
@@ -119,40 +153,57 @@ public final class TrainingClipper {
             return this;
         }
 
-        /** A dynamic loss scale (GradScaler's rule); the current S is {@link TrainingClipper#lossScale()}. */
+        /**
+         * Sets a dynamic loss scale (GradScaler's rule); the current S is {@link TrainingClipper#lossScale()}.
+         *
+         * @param d the scaler's configuration; each built clipper starts from its S₀
+         * @return this builder
+         * @throws IllegalStateException if a constant loss scale other than 1 is already set
+         */
         public Builder dynamicLossScale(DynamicLossScaler d) {
             if (lossScale != 1.0) throw new IllegalStateException("a constant loss scale is already set");
             this.scaler = Objects.requireNonNull(d, "dynamic loss scaler is null");
             return this;
         }
 
-        /** Skip steps whose total norm exceeds K × the median of the last accepted norms. */
+        /**
+         * Skips steps whose total norm exceeds K × the median of the last accepted norms.
+         *
+         * @param s the spike skipper's configuration; each built clipper starts with no accepted norm
+         * @return this builder
+         */
         public Builder skipAbove(SpikeSkipper s) {
             this.spike = Objects.requireNonNull(s, "spike skipper is null");
             return this;
         }
 
+        /** {@return a new clipper with these options and fresh state (step 0)} */
         public TrainingClipper build() {
             return new TrainingClipper(this);
         }
     }
 
+    /** {@return the clipping policy} */
     public ClipPolicy policy() {
         return policy;
     }
 
-    /** The loss scale S the next step divides by (constant, or the dynamic scaler's current value). */
+    /** {@return the loss scale S the next step divides by (constant, or the dynamic scaler's current value)} */
     public double lossScale() {
         return scaler != null ? scaler.scale() : staticLossScale;
     }
 
-    /** The t of the next step. */
+    /** {@return the t of the next step (the number of steps taken)} */
     public long nextStep() {
         return step;
     }
 
-    /** The policy state (null for AGC, which keeps none). */
-    public PolicyState policyState() {
+    /**
+     * {@return the live policy state, or null for AGC, which keeps none} Not a copy: calling
+     * {@link PolicyState#observe} or {@link PolicyState#pass} on it advances this clipper's policy; use
+     * {@link PolicyState#copy()} for a snapshot.
+     */
+    public @Nullable PolicyState policyState() {
         return policyState;
     }
 
@@ -161,7 +212,12 @@ public final class TrainingClipper {
     /**
      * One step of a {@link ThresholdPolicy} on {@code grads}, in place.
      *
-     * @throws IllegalStateException if the policy is AGC (use {@link #step(Clipper, GradientSet, GradientSet, long[][])})
+     * @param clipper the clipper that measures and scales
+     * @param grads the gradients G, unscaled and clipped in place
+     * @return what the step measured and did
+     * @throws IllegalStateException if the policy is AGC (use {@link #step(Clipper, GradientSet, GradientSet, long[][])}),
+     *     or the clipper is closed or a tensor's memory was closed or freed (nothing modified)
+     * @throws IllegalArgumentException if the clipper cannot reach a tensor (nothing modified)
      * @throws NonFiniteGradientException under ERROR when N is not finite (nothing modified, no state advanced)
      */
     public StepRecord step(Clipper clipper, GradientSet grads) {
@@ -226,7 +282,17 @@ public final class TrainingClipper {
      * equal), {@code shapes[t]} is tensor t's shape in the policy's {@link UnitLayout}. Unit norms and the
      * scale are computed by the backend on unit views.
      *
-     * @throws IllegalArgumentException on a count, size or shape mismatch (nothing modified)
+     * @param clipper the clipper that measures and scales
+     * @param grads the gradients G, unscaled and clipped in place
+     * @param params the parameters w, read only, one tensor per gradient tensor
+     * @param shapes each tensor's shape in the policy's layout
+     * @return what the step measured and did ({@link StepRecord#threshold()} is NaN: thresholds are per unit)
+     * @throws IllegalArgumentException on a count, size or shape mismatch, or a tensor the clipper cannot
+     *     reach (nothing modified)
+     * @throws IllegalStateException if the policy is not AGC, or the clipper is closed or a tensor's memory
+     *     was closed or freed (nothing modified)
+     * @throws NonFiniteGradientException under ERROR when the total gradient norm is not finite (nothing
+     *     modified, no state advanced)
      */
     public StepRecord step(Clipper clipper, GradientSet grads, GradientSet params, long[][] shapes) {
         Objects.requireNonNull(clipper, "clipper is null");
@@ -353,9 +419,11 @@ public final class TrainingClipper {
      * "spike":SPIKE_STATE|null,"loss_scale":LOSS_SCALE_STATE|null}}, the parts in the forms of
      * {@link PolicyState#toJson()}, {@link SpikeSkipper.State#toJson()} and
      * {@link DynamicLossScaler.State#toJson()}, as nested JSON strings.
+     *
+     * @return the checkpoint text
      */
     public String stateJson() {
-        Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, @Nullable Object> m = new LinkedHashMap<>();
         m.put("format", "gradclip-training-clipper");
         m.put("version", 1L);
         m.put("policy_spec", policy.spec());
@@ -369,10 +437,13 @@ public final class TrainingClipper {
     /**
      * Restores a state written by {@link #stateJson()} of a clipper built with the same policy and options.
      *
-     * @throws IllegalArgumentException if the text does not fit this clipper (nothing restored then)
+     * @param json text written by {@link #stateJson()}
+     * @throws IllegalArgumentException if the text does not fit this clipper: another format, version,
+     *     policy or option, a negative step, a part that does not read (nothing restored then: every part is
+     *     read and checked before any is copied in)
      */
     public void restoreState(String json) {
-        Map<String, Object> m = StateJson.parseObject(json);
+        Map<String, @Nullable Object> m = StateJson.parseObject(json);
         if (!"gradclip-training-clipper".equals(StateJson.getString(m, "format"))) {
             throw new IllegalArgumentException("not a training-clipper state");
         }
@@ -383,8 +454,14 @@ public final class TrainingClipper {
                     + policy.spec());
         }
         long t = StateJson.getLong(m, "step");
+        if (t < 0) throw new IllegalArgumentException("training-clipper state has step " + t + ", not >= 0");
         PolicyState ps = null;
-        if (policyState != null) ps = PolicyState.fromJson(StateJson.getString(m, "policy"));
+        if (policyState != null) {
+            ps = PolicyState.fromJson(StateJson.getString(m, "policy"));
+            if (!ps.policy().equals(policyState.policy())) throw new IllegalArgumentException("policy state is for " + ps.policy());
+        } else if (StateJson.field(m, "policy") != null) {
+            throw new IllegalArgumentException("state has a policy state, this clipper (AGC) keeps none");
+        }
         SpikeSkipper.State sp = null;
         if (spike != null) {
             sp = SpikeSkipper.State.fromJson(StateJson.getString(m, "spike"));
@@ -401,10 +478,7 @@ public final class TrainingClipper {
         }
         // everything read and checked: now copy in
         step = t;
-        if (ps != null) {
-            if (!ps.policy().equals(policyState.policy())) throw new IllegalArgumentException("policy state is for " + ps.policy());
-            policyState = ps;
-        }
+        if (ps != null) policyState = ps;
         if (sp != null) spike = sp;
         if (sc != null) scaler = sc;
     }

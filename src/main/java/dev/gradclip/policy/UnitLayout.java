@@ -24,6 +24,10 @@ public enum UnitLayout {
      * The number of units of a tensor of {@code shape}: 1 (the whole tensor) when fewer than two
      * dimensions are larger than 1 (scalars, vectors, {@code [1, n]} biases: Optax squeezes the same way),
      * else the size of the unit dimension (first for PYTORCH, last for DL4J_INPUT_MAJOR).
+     *
+     * @param shape the tensor's dimensions in this layout (empty for a scalar)
+     * @return the number of units (0 only when the unit dimension is 0)
+     * @throws IllegalArgumentException if a dimension is negative
      */
     public long units(long[] shape) {
         int big = 0;

@@ -24,12 +24,23 @@ package dev.gradclip.policy;
  * @param warmup WARMUP ≥ 1 (default 25)
  */
 public record ZClip(double zThreshold, double alpha, int warmup) implements ThresholdPolicy {
+    /** The authors' default z-score threshold Z, 2.5. */
     public static final double DEFAULT_Z = 2.5;
+    /** The authors' default EMA decay α, 0.97 (the value {@code zclip:Z} uses). */
     public static final double DEFAULT_ALPHA = 0.97;
+    /** The authors' default warm-up length, 25 observed steps (the value {@code zclip:Z[:ALPHA]} uses). */
     public static final int DEFAULT_WARMUP = 25;
     /** The ε of the z-score's denominator. */
     public static final double EPS = 1e-6;
 
+    /**
+     * Checks the parameters.
+     *
+     * @param zThreshold Z, finite and &gt; 0
+     * @param alpha α in [0, 1)
+     * @param warmup WARMUP ≥ 1
+     * @throws IllegalArgumentException if a value is outside its range (NaN included)
+     */
     public ZClip {
         if (!(zThreshold > 0) || Double.isInfinite(zThreshold)) {
             throw new IllegalArgumentException("ZClip Z must be finite and > 0, got " + zThreshold);
@@ -38,14 +49,14 @@ public record ZClip(double zThreshold, double alpha, int warmup) implements Thre
         if (warmup < 1) throw new IllegalArgumentException("ZClip WARMUP must be >= 1, got " + warmup);
     }
 
-    /** The authors' defaults: Z = 2.5, α = 0.97, warm-up 25. */
+    /** {@return ZClip with the authors' defaults: Z = 2.5, α = 0.97, warm-up 25} */
     public static ZClip defaults() {
         return new ZClip(DEFAULT_Z, DEFAULT_ALPHA, DEFAULT_WARMUP);
     }
 
     @Override
     public String spec() {
-        return "zclip:" + ClipPolicy.fmt(zThreshold) + ":" + ClipPolicy.fmt(alpha) + ":" + warmup;
+        return "zclip:" + PolicyArgs.fmt(zThreshold) + ":" + PolicyArgs.fmt(alpha) + ":" + warmup;
     }
 
     @Override

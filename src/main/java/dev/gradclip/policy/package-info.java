@@ -22,5 +22,28 @@
  * Everything runs on the backends' primitive passes ({@link dev.gradclip.Clipper#partials},
  * {@link dev.gradclip.Clipper#scaleEach}, {@link dev.gradclip.Clipper#clipWithTotalNorm}), so results are
  * bitwise equal on every backend. The package depends on nothing outside the core jar.
+ *
+ * <p><b>Contracts</b> (every class of this package):
+ * <ul>
+ *   <li>Configurations (the policy records, {@link dev.gradclip.policy.SpikeSkipper},
+ *       {@link dev.gradclip.policy.DynamicLossScaler}, {@link dev.gradclip.policy.StepRecord}, the records of
+ *       {@link dev.gradclip.policy.ParamGroups} and {@link dev.gradclip.policy.LossScaledClip}) are immutable
+ *       and thread-safe; arrays they return are copies.</li>
+ *   <li>States ({@link dev.gradclip.policy.PolicyState}, {@link dev.gradclip.policy.SpikeSkipper.State},
+ *       {@link dev.gradclip.policy.DynamicLossScaler.State}) and {@link dev.gradclip.policy.TrainingClipper}
+ *       are mutable and not thread-safe: one per training loop, used by one thread. Their checkpoint form is
+ *       JSON text that reads back to a state behaving bit for bit the same.</li>
+ *   <li>A bad argument throws ({@link java.lang.IllegalArgumentException} naming it, or
+ *       {@link java.lang.NullPointerException}) before any gradient or state is modified; a non-finite
+ *       norm under {@link dev.gradclip.NonFinitePolicy#ERROR} throws
+ *       {@link dev.gradclip.NonFiniteGradientException} having modified nothing.</li>
+ *   <li>Nullness: nothing is null unless annotated {@code @Nullable} (JSpecify {@code @NullMarked}), such
+ *       as {@link dev.gradclip.policy.TrainingClipper#policyState()} for AGC, the report or record of a
+ *       {@link dev.gradclip.policy.ParamGroups.Report} and the {@code file} of
+ *       {@link dev.gradclip.policy.StepRecord#toJsonLine(String)}.</li>
+ * </ul>
  */
+@NullMarked
 package dev.gradclip.policy;
+
+import org.jspecify.annotations.NullMarked;

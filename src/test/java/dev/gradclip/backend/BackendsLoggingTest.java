@@ -1,5 +1,6 @@
 package dev.gradclip.backend;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -45,6 +46,7 @@ class BackendsLoggingTest {
                 }
             }
             try (Clipper cpu = Clipper.create(Backend.CPU)) {
+                assertEquals(Backend.CPU, cpu.backend());
                 assertTrue(messages.stream().anyMatch(m -> m.startsWith("FINE gradclip backend cpu (requested)")), messages.toString());
             }
             if (!Clipper.availableBackends().get(1).available()) {

@@ -236,7 +236,7 @@ class AdaptiveGradClipTest {
         assertTrue(r.clipped());
         double max = 0.01 * Math.sqrt(2);
         double factor = max / Math.sqrt(2 * 100.0 * 100.0);
-        assertEquals((float) (100f * (float) factor), g[0]);
+        assertEquals(100f * (float) factor, g[0]);
         assertEquals(factor, r.scale());
     }
 }
