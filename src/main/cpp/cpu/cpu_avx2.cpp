@@ -12,7 +12,6 @@
 #define GCCPU_ISA_ID GCCPU_ISA_AVX2
 #define GCCPU_F16C 1
 #define GCCPU_VEC 8
-#define GCCPU_MASKED_STORE 0
 #include "cpu_kernels.inc"
 #pragma GCC pop_options
 #endif

@@ -1,6 +1,5 @@
 // cpu_avx512.cpp - the AVX-512 (F, BW, VL, DQ) + F16C path of libgradclip-cpu (x86-64 only; chosen at
-// run time by cpuid). 512-bit vectors, clamp stores under per-element masks (k registers: a block with no
-// clipped element is not written, with no branch per element or per block).
+// run time by cpuid). 512-bit vectors (k-register masks for the compares and selects).
 #if defined(__x86_64__)
 #include <stdint.h>
 #include <immintrin.h>
@@ -16,7 +15,6 @@
 #define GCCPU_ISA_ID GCCPU_ISA_AVX512
 #define GCCPU_F16C 1
 #define GCCPU_VEC 16
-#define GCCPU_MASKED_STORE 1
 #include "cpu_kernels.inc"
 #pragma GCC pop_options
 #endif

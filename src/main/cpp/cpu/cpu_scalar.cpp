@@ -7,5 +7,4 @@
 #define GCCPU_ISA_ID GCCPU_ISA_SCALAR
 #define GCCPU_F16C 0
 #define GCCPU_VEC 0
-#define GCCPU_MASKED_STORE 0
 #include "cpu_kernels.inc"
