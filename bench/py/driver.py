@@ -28,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import gen  # noqa: E402
+import probe  # noqa: E402
 from report import FOREIGN_CPU_LIMIT_PCT  # noqa: E402
 
 WIDTH = {"fp32": 4, "bf16": 2, "fp16": 2}
@@ -186,15 +187,17 @@ def latest_unfinished(results, mode):
     return os.path.join(tmp_root, cands[-1]) if cands else None
 
 
-def disturbed(path):
+def disturbed(path, ref=None):
     """True when the result file at `path` recorded foreign CPU at or above the quotable limit (another
-    process disturbed it): --resume measures it again."""
+    process disturbed it), or its bandwidth probe fell below probe.SLOW_RATIO x `ref`, the run's median
+    probe (another VM on the host took memory bandwidth): measured again, then by --resume."""
     try:
         with open(path) as f:
-            pct = (json.load(f).get("cpu") or {}).get("foreign_cpu_pct")
+            doc = json.load(f)
     except (OSError, ValueError):
         return False
-    return pct is not None and pct >= FOREIGN_CPU_LIMIT_PCT
+    pct = (doc.get("cpu") or {}).get("foreign_cpu_pct")
+    return (pct is not None and pct >= FOREIGN_CPU_LIMIT_PCT) or probe.is_slow(doc, ref)
 
 
 def run_child(cmd, env, cwd=None, stdout=None, timeout=None):
@@ -379,8 +382,9 @@ def main():
     if a.resume and run_dir is None:
         sys.exit("bench/run --resume: no unfinished %s run in %s" % (mode, os.path.join(a.results, "tmp")))
     # to run: every fork without a result file, and (resuming) every fork another process disturbed
+    ref0 = probe.reference_gbps(probe.fork_docs(run_dir)) if run_dir else None
     todo = [j for j in jobs if not (run_dir and os.path.exists(os.path.join(run_dir, j.key + ".json"))
-                                    and not disturbed(os.path.join(run_dir, j.key + ".json")))]
+                                    and not disturbed(os.path.join(run_dir, j.key + ".json"), ref0))]
     floor_sizes = sorted({n * WIDTH[d] for s in shape_sets for n in [sum(gen.sizes(a.shapes_dir, s))]
                           for d in a.dtypes.split(",")})
     floor_runs = [(tag, t) for tag in ("start", "end") for t in sorted({1, os.cpu_count()})]
@@ -470,62 +474,116 @@ def main():
             json.dump({"shapes": shapes, "dtypes": a.dtypes, "elements": n, "cpu": cpu}, f)
         return d, None
 
-    last_of_set = {j.shapes: i for i, j in enumerate(todo)}
     data_dirs = {}
+    last_probe = [None]   # the probe after the previous fork: the next fork's "before" when nothing ran between
+
+    seen = []   # every probe's in-place GB/s so far (resuming: the recorded forks' probes)
+    for d in probe.fork_docs(run_dir):
+        seen += [x["scale_gbps"] for x in ((d.get("probe") or {}).get("before"), (d.get("probe") or {}).get("after"))
+                 if x and x.get("scale_gbps")]
+    waits = []
+
+    def take_probe():
+        """The bandwidth probe (probe.py): `stream probe` on all cores; None (logged) if it fails."""
+        e = dict(env, OMP_NUM_THREADS=str(os.cpu_count()), OMP_PROC_BIND="true")
+        rc, stdout, _ = run_child([a.floor_bin, "probe", str(probe.PROBE_BYTES)], e, stdout=subprocess.PIPE, timeout=120)
+        if rc != 0:
+            log("!! the bandwidth probe failed (exit %d)" % rc)
+            return None
+        doc = json.loads(stdout)
+        seen.append(doc["scale_gbps"])
+        return doc
+
+    def settled_probe(p, key):
+        """The probe to start fork `key` with: while the machine's memory is slow (below SLOW_RATIO x the
+        75th percentile of the probes so far), wait and probe again, up to WAIT_MAX_S (logged, recorded)."""
+        ref = probe.percentile75(seen) if len(seen) >= probe.MIN_PROBES else None
+        t0 = time.time()
+        budget = probe.WAIT_TOTAL_MAX_S - sum(w["waited_s"] for w in waits)
+        while (ref and p and p["scale_gbps"] < probe.SLOW_RATIO * ref and time.time() - t0 < probe.WAIT_MAX_S
+               and time.time() - t0 < budget):
+            log("   memory slow before %s: probe %.1f GB/s < %.0f %% of %.1f; waiting %d s"
+                % (key, p["scale_gbps"], 100 * probe.SLOW_RATIO, ref, probe.WAIT_STEP_S))
+            time.sleep(probe.WAIT_STEP_S)
+            p = take_probe()
+        if time.time() - t0 >= 1:
+            waits.append({"fork": key, "waited_s": round(time.time() - t0, 1), "probe_gbps": p and p["scale_gbps"]})
+        return p
+
+    done_est, done_real = [0.0], [0.0]
+
+    def run_jobs(todo):
+        last_of_set = {j.shapes: i for i, j in enumerate(todo)}
+        for i, j in enumerate(todo, 1):
+            out = os.path.join(run_dir, j.key + ".json")
+            e_s = estimate_s(j, q)
+            remaining = (sum(estimate_s(x, q) for x in todo[i - 1:]) + floor_s / 2
+                         + sum(generate_estimate_s(n, a.dtypes.split(",")) for s_, n in gen_sets.items() if s_ not in data_dirs))
+            factor = (done_real[0] / done_est[0]) if done_est[0] > 0 else 1.0
+            if j.shapes not in data_dirs:
+                g0 = time.time()
+                data_dirs[j.shapes], err = ensure_data(j.shapes)
+                last_probe[0] = None
+                if err:
+                    log("!! FAILED " + err)
+                    failures.append(err)
+                done_est[0] += generate_estimate_s(j.elements, a.dtypes.split(","))
+                done_real[0] += time.time() - g0
+            log("== [%d/%d] %s  (load %s; ~%.0f min left)" % (i, len(todo), j.key, loadavg(), remaining * factor / 60))
+            if data_dirs[j.shapes] is None:
+                failures.append("%s: no datasets (their generation failed)" % j.key)
+            elif j.memory() > 0.9 * mem_available():
+                msg = "%s: needs ~%.1f GiB, only %.1f GiB available now" % (j.key, j.memory() / 2 ** 30, mem_available() / 2 ** 30)
+                log("!! SKIPPED " + msg)
+                failures.append(msg)
+            else:
+                cmd = command(j, a, q, out, data_dirs[j.shapes])
+                before = settled_probe(last_probe[0] or take_probe(), j.key)
+                load0 = loadavg()
+                rc, _, cpu = run_child(cmd, env, cwd=BENCH, timeout=max(900.0, 20 * e_s))
+                after = last_probe[0] = take_probe()
+                took = cpu["wall_s"]
+                done_est[0] += e_s
+                done_real[0] += took
+                if rc != 0 or not os.path.exists(out):
+                    msg = "%s: exit %d after %.0f s; rerun: %s" % (j.key, rc, took, " ".join(shlex.quote(c) for c in cmd))
+                    log("!! FAILED " + msg)
+                    failures.append(msg)
+                else:
+                    with open(out) as f:
+                        doc = json.load(f)
+                    doc["fork"], doc["load_before"], doc["load_after"], doc["wall_s"] = j.fork, load0, loadavg(), took
+                    doc["cpu"] = cpu
+                    doc["probe"] = {"before": before, "after": after}
+                    with open(out, "w") as f:
+                        json.dump(doc, f, indent=1)
+                    busy = cpu["foreign_cpu_pct"] >= FOREIGN_CPU_LIMIT_PCT
+                    g = probe.fork_probe_gbps(doc)
+                    log("   %.1f s (model %.1f s); foreign CPU %.1f %% of the machine; probe %s GB/s%s" % (
+                        took, e_s, cpu["foreign_cpu_pct"], "%.1f" % g if g else "-",
+                        "  !! another process was busy: not quotable" if busy else ""))
+            if last_of_set[j.shapes] == i - 1 and data_dirs.get(j.shapes):
+                shutil.rmtree(data_dirs.pop(j.shapes), ignore_errors=True)   # the set's last fork has run
+                last_probe[0] = None
+                log("== datasets of %s deleted" % j.shapes)
 
     t_start = time.time()
     run_floor("start")
-    done_est, done_real = 0.0, 0.0
-    for i, j in enumerate(todo, 1):
-        out = os.path.join(run_dir, j.key + ".json")
-        e_s = estimate_s(j, q)
-        remaining = (sum(estimate_s(x, q) for x in todo[i - 1:]) + floor_s / 2
-                     + sum(generate_estimate_s(n, a.dtypes.split(",")) for s_, n in gen_sets.items() if s_ not in data_dirs))
-        factor = (done_real / done_est) if done_est > 0 else 1.0
-        if j.shapes not in data_dirs:
-            g0 = time.time()
-            data_dirs[j.shapes], err = ensure_data(j.shapes)
-            if err:
-                log("!! FAILED " + err)
-                failures.append(err)
-            done_est += generate_estimate_s(j.elements, a.dtypes.split(","))
-            done_real += time.time() - g0
-        log("== [%d/%d] %s  (load %s; ~%.0f min left)" % (i, len(todo), j.key, loadavg(), remaining * factor / 60))
-        if data_dirs[j.shapes] is None:
-            failures.append("%s: no datasets (their generation failed)" % j.key)
-        elif j.memory() > 0.9 * mem_available():
-            msg = "%s: needs ~%.1f GiB, only %.1f GiB available now" % (j.key, j.memory() / 2 ** 30, mem_available() / 2 ** 30)
-            log("!! SKIPPED " + msg)
-            failures.append(msg)
-        else:
-            cmd = command(j, a, q, out, data_dirs[j.shapes])
-            load0 = loadavg()
-            rc, _, cpu = run_child(cmd, env, cwd=BENCH, timeout=max(900.0, 20 * e_s))
-            took = cpu["wall_s"]
-            done_est += e_s
-            done_real += took
-            if rc != 0 or not os.path.exists(out):
-                msg = "%s: exit %d after %.0f s; rerun: %s" % (j.key, rc, took, " ".join(shlex.quote(c) for c in cmd))
-                log("!! FAILED " + msg)
-                failures.append(msg)
-            else:
-                with open(out) as f:
-                    doc = json.load(f)
-                doc["fork"], doc["load_before"], doc["load_after"], doc["wall_s"] = j.fork, load0, loadavg(), took
-                doc["cpu"] = cpu
-                with open(out, "w") as f:
-                    json.dump(doc, f, indent=1)
-                busy = cpu["foreign_cpu_pct"] >= FOREIGN_CPU_LIMIT_PCT
-                log("   %.1f s (model %.1f s); foreign CPU %.1f %% of the machine%s" % (
-                    took, e_s, cpu["foreign_cpu_pct"], "  !! another process was busy: not quotable" if busy else ""))
-        if last_of_set[j.shapes] == i - 1 and data_dirs.get(j.shapes):
-            shutil.rmtree(data_dirs[j.shapes], ignore_errors=True)   # the set's last fork has run
-            log("== datasets of %s deleted" % j.shapes)
+    run_jobs(todo)
+    # forks disturbed by another process or by a slow machine (probe.py) are measured again once, here,
+    # when they are few (many: the machine is not quiet, and --resume is the better moment)
+    ref = probe.reference_gbps(probe.fork_docs(run_dir))
+    again = [j for j in jobs if disturbed(os.path.join(run_dir, j.key + ".json"), ref)]
+    if again and len(again) <= max(4, len(jobs) // 6):
+        log("== measuring %d disturbed fork(s) again (reference probe %.1f GB/s): %s"
+            % (len(again), ref or 0, ", ".join(j.key for j in again[:6]) + (", ..." if len(again) > 6 else "")))
+        run_jobs(again)
     run_floor("end")
     saved["load_after"] = loadavg()
     saved["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     saved["wall_s"] = saved.get("wall_s", 0) + (time.time() - t_start)
     saved["failures"] = failures
+    saved["probe_waits"] = saved.get("probe_waits", []) + waits
     with open(os.path.join(run_dir, "plan.json"), "w") as f:
         json.dump(saved, f, indent=1)
     if failures:
@@ -537,12 +595,14 @@ def main():
         log("!! %d fork(s) failed or were skipped (listed in %s/failures.txt); `bench/run %s--resume` reruns them"
             % (len(failures), run_dir, "--quick " if a.quick else ""))
         return 1
+    ref = probe.reference_gbps(probe.fork_docs(run_dir))
     redo = [p[:-5] for p in sorted(os.listdir(run_dir)) if p.endswith(".json") and p != "plan.json"
-            and not p.startswith("data-") and disturbed(os.path.join(run_dir, p))]
+            and not p.startswith("data-") and disturbed(os.path.join(run_dir, p), ref)]
     if redo:
         # not DONE: `--resume` finds this run and measures exactly these again
-        log("!! %d fork(s) or floor run(s) ran while other processes used >= %.0f %% of the CPU (%s): the run is not "
-            "quotable; `bench/run %s--resume` measures them again" % (len(redo), FOREIGN_CPU_LIMIT_PCT,
+        log("!! %d fork(s) or floor run(s) ran while other processes used >= %.0f %% of the CPU or the machine's "
+            "memory was slow (probe below %.0f %% of the run's reference) (%s): the run is not "
+            "quotable; `bench/run %s--resume` measures them again" % (len(redo), FOREIGN_CPU_LIMIT_PCT, 100 * probe.SLOW_RATIO,
                                                                         ", ".join(redo[:5]) + (", ..." if len(redo) > 5 else ""),
                                                                         "--quick " if a.quick else ""))
         return 1

@@ -16,8 +16,9 @@ both). `vs heap` = this layout's median / the heap layout's median of the same J
 Quotable: a full run is quotable when no fork failed and every fork and floor run recorded its foreign
 CPU (the machine's non-idle CPU time during the fork that was neither the fork's own nor the driver's,
 /proc/stat against rusage, as a share of cores x wall time) and every one stayed below
-FOREIGN_CPU_LIMIT_PCT. The load average does
-not tell: the benchmark itself keeps both cores busy, so it is only recorded."""
+FOREIGN_CPU_LIMIT_PCT, and every fork's memory-bandwidth probe (probe.py: the host's other guests are
+invisible to /proc/stat) stayed at or above probe.SLOW_RATIO x the run's reference probe. The load average
+does not tell: the benchmark itself keeps both cores busy, so it is only recorded."""
 import argparse
 import datetime
 import glob
@@ -33,6 +34,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import gen  # noqa: E402
+import probe  # noqa: E402
 
 WIDTH = {"fp32": 4, "bf16": 2, "fp16": 2}
 # per element, in units of the element width: (read-only bytes, read-and-write-in-place bytes)
@@ -226,7 +228,17 @@ def main():
     quiet = {"limit_pct": FOREIGN_CPU_LIMIT_PCT, "max_pct": max(recorded) if recorded else None,
              "median_pct": statistics.median(recorded) if recorded else None,
              "forks_over_limit": [{"fork": k, "foreign_cpu_pct": v} for v, k in over], "forks_unrecorded": len(unrecorded)}
-    quiet["quotable"] = bool(forks) and not unrecorded and not over and not fails and mode == "full"
+    ref = probe.reference_gbps(forks)
+    slow = sorted(((probe.fork_probe_gbps(fk), "%s %s %s %s %s f%s" % (fk["impl"], fk["jvm"], fk["layout"], fk["shapes"],
+                                                                        fk["dtype"], fk.get("fork")))
+                   for fk in forks if probe.is_slow(fk, ref)))
+    unprobed = [fk for fk in forks if probe.fork_probe_gbps(fk) is None]
+    probes = [g for g in (probe.fork_probe_gbps(fk) for fk in forks) if g is not None]
+    quiet["probe"] = {"reference_scale_gbps": ref, "slow_ratio": probe.SLOW_RATIO,
+                      "min_scale_gbps": min(probes) if probes else None, "max_scale_gbps": max(probes) if probes else None,
+                      "forks_slow": [{"fork": k, "probe_scale_gbps": g} for g, k in slow], "forks_unprobed": len(unprobed)}
+    quiet["quotable"] = (bool(forks) and not unrecorded and not over and not fails and mode == "full"
+                         and not slow and not unprobed)
 
     now = datetime.datetime.now(datetime.timezone.utc)
     mach = machine()
@@ -260,10 +272,20 @@ def main():
     L.append("Foreign CPU (the machine's CPU time spent outside the benchmark during each fork, share of cores × "
              "wall): median %s, max %s; limit %.0f %%." % (fmt(quiet["median_pct"], "%.1f %%"), fmt(quiet["max_pct"], "%.1f %%"),
                                                           FOREIGN_CPU_LIMIT_PCT))
+    pr = quiet["probe"]
+    if ref:
+        L.append("")
+        waits = plan.get("probe_waits") or []
+        L.append("Memory-bandwidth probe between forks (128 MiB in-place scale, all cores; a fork's probe is the higher "
+                 "of the probes before and after it): reference (75th percentile) %.1f GB/s, forks %.1f–%.1f GB/s; "
+                 "limit %.0f %% of the reference. Waits for the machine's memory before a fork: %d (%.1f min in all)."
+                 % (ref, pr["min_scale_gbps"], pr["max_scale_gbps"], 100 * probe.SLOW_RATIO, len(waits),
+                    sum(w["waited_s"] for w in waits) / 60))
     L.append("")
     if quiet["quotable"]:
-        L.append("**Quotable: a full run in which every fork's and floor run's foreign CPU stayed below %.0f %%.**"
-                 % FOREIGN_CPU_LIMIT_PCT)
+        L.append("**Quotable: a full run in which every fork's and floor run's foreign CPU stayed below %.0f %% and "
+                 "every fork's bandwidth probe at or above %.0f %% of the run's reference.**"
+                 % (FOREIGN_CPU_LIMIT_PCT, 100 * probe.SLOW_RATIO))
     else:
         why = []
         if mode == "partial":
@@ -276,6 +298,11 @@ def main():
         if over:
             why.append("%d fork(s) or floor run(s) ran while other processes used ≥ %.0f %% of the machine (worst %.1f %%: %s)"
                        % (len(over), FOREIGN_CPU_LIMIT_PCT, over[0][0], over[0][1]))
+        if unprobed:
+            why.append("%d fork(s) have no bandwidth probe (a harness older than this rule)" % len(unprobed))
+        if slow:
+            why.append("%d fork(s) ran while the machine's memory was slow (probe below %.0f %% of the reference; worst "
+                       "%.1f GB/s: %s)" % (len(slow), 100 * probe.SLOW_RATIO, slow[0][0], slow[0][1]))
         if fails:
             why.append("%d fork(s) failed or were skipped" % len(fails))
         if mode == "partial" and len(why) == 1:

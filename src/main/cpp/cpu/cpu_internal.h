@@ -12,7 +12,7 @@ struct KernelTable {
   // canonical fold of term(x) over the chunk (kind: GCCPU_NORM_L1/L2/INF)
   double (*chunk_sum)(const void* data, int32_t dtype, int64_t start, int32_t len, int32_t kind);
   int64_t (*count_nonfinite)(const void* data, int32_t dtype, int64_t start, int32_t len);
-  // clamp in place; *clipped/*nonfinite incremented; returns 1 when something was written
+  // clamp in place (every element stored); *clipped/*nonfinite incremented; returns 1 when len > 0
   int (*clamp)(void* data, int32_t dtype, int64_t start, int32_t len, const gccpu_bounds* b, int64_t* clipped,
                int64_t* nonfinite);
   // multiply in place (the tensor's applied scale is not 1)

@@ -80,7 +80,7 @@ GCCPU_API int gccpu_count_nonfinite(const gccpu_tensor* tensors, int64_t ntensor
                                     int64_t nchunks, int64_t* nonfinite);
 
 /* torch.clamp in place: t = x < lo ? lo : x; y = hi < t ? hi : t (NaN stays as it is, bit for bit). Only
- * clipped elements change; memory is written only in blocks holding a clipped element.
+ * clipped elements change value, but every element is stored (one branch-free pass, as torch.clamp_).
  * counts[0] += clipped (x < lo || x > hi), counts[1] += non-finite, counts[2] += chunks written. */
 GCCPU_API int gccpu_clamp(const gccpu_tensor* tensors, int64_t ntensors, int64_t first_chunk, int64_t nchunks,
                           const gccpu_bounds* bounds, int64_t* counts);

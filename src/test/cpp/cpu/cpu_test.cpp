@@ -271,7 +271,6 @@ void run_case(std::mt19937_64& r, const std::vector<int64_t>& sizes, int dt, int
       CHECK(counts[0] == cl && counts[1] == nf, "%s clamp isa=%s dt=%d counts %ld/%ld vs %ld/%ld", what, gccpu_isa_name(isa), dt,
             static_cast<long>(counts[0]), static_cast<long>(counts[1]), static_cast<long>(cl), static_cast<long>(nf));
       for (size_t i = 0; i < bufs.size(); ++i) CHECK(same_memory(bufs[i], want[i]), "%s clamp isa=%s dt=%d memory of tensor %zu", what, gccpu_isa_name(isa), dt, i);
-      if (cl == 0) CHECK(counts[2] == 0, "clamp reported writes without clipping");
     }
     // scale, per-tensor scales including 1, NaN, 0, huge, tiny
     {

@@ -148,6 +148,26 @@ final class NativeKernels {
                 HalfFloats.floatToBfloat16((float) min) & 0xffff, HalfFloats.floatToBfloat16((float) max) & 0xffff};
     }
 
+    private static volatile int sink;
+
+    /**
+     * Reads the length of every heap array of tensors {@code [t0, t1)} before the JNI call that pins them.
+     * The glue pins a call's arrays one after another before running the kernel, and every JNI call is a
+     * thread-state transition that serializes memory accesses, so each array header not in cache was a
+     * full memory latency (~75 ns a tensor: 0.75 ms per pass for 10,000 small tensors, half the pass). The
+     * loads here are independent, so the CPU overlaps their misses and the glue finds the headers cached.
+     */
+    private static void touchHeaders(Table table, int t0, int t1) {
+        int acc = 0;
+        for (int t = t0; t < t1; t++) {
+            Object a = table.arrays[t];
+            if (a instanceof float[] f) acc += f.length;
+            else if (a instanceof short[] h) acc += h.length;
+            else if (a instanceof double[] d) acc += d.length;
+        }
+        sink = acc;
+    }
+
     /**
      * One pass over chunks {@code [from, to)} of the plan, in calls of bounded size. {@code partials}
      * (norms) gets chunk c's partial at index c; {@code out} (long[3]) is added to as gradclip_cpu_jni.h says.
@@ -164,6 +184,7 @@ final class NativeKernels {
             }
             int t0 = plan.tensorOf[c];
             int t1 = plan.tensorOf[end - 1] + 1;
+            if (t1 - t0 > 1) touchHeaders(table, t0, t1);
             long first = plan.startOf[c] / ChunkPlan.CHUNK;
             int rc = NativeCpuLibrary.gccpu_jni_run(table.arrays, table.addrs, table.counts, table.dtypes, t0, t1, first,
                     end - c, op, kind, params, partials, c, out);
