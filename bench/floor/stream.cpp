@@ -48,7 +48,8 @@ static void restore(float* dst, const float* src, size_t n) {
 
 volatile float g_sink;
 
-// one read pass (8 accumulators per thread, one contiguous part per thread) of n floats
+// one read pass of n floats: one contiguous part per thread, 8 independent 8-float accumulators (bound
+// by memory, not by the latency of one add chain)
 static float read_pass(const float* b, size_t n) {
     float s = 0;
 #pragma omp parallel reduction(+ : s)
@@ -141,32 +142,7 @@ int main(int argc, char** argv) {
                 restore(b, pristine, n);
                 double t0 = omp_get_wtime();
                 if (k == 0) {
-                    float s = 0;
-#pragma omp parallel reduction(+ : s)
-                    {
-                        // one contiguous part per thread, 8 independent 8-float accumulators:
-                        // bound by memory, not by the latency of one add chain
-                        int nt = omp_get_num_threads(), id = omp_get_thread_num();
-                        size_t from = n * id / nt, to = n * (id + 1) / nt;
-                        v8 a0 = {}, a1 = {}, a2 = {}, a3 = {}, a4 = {}, a5 = {}, a6 = {}, a7 = {};
-                        size_t i = from;
-                        for (; i + 64 <= to; i += 64) {
-                            a0 += load8(b + i);
-                            a1 += load8(b + i + 8);
-                            a2 += load8(b + i + 16);
-                            a3 += load8(b + i + 24);
-                            a4 += load8(b + i + 32);
-                            a5 += load8(b + i + 40);
-                            a6 += load8(b + i + 48);
-                            a7 += load8(b + i + 56);
-                        }
-                        v8 v = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
-                        float t = 0;
-                        for (int j = 0; j < 8; j++) t += v[j];
-                        for (; i < to; i++) t += b[i];
-                        s += t;
-                    }
-                    g_sink = s;
+                    g_sink = read_pass(b, n);
                 } else if (k == 1) {
 #pragma omp parallel for simd schedule(static)
                     for (size_t i = 0; i < n; i++) c[i] = b[i];

@@ -237,8 +237,9 @@ def main():
     quiet["probe"] = {"reference_scale_gbps": ref, "slow_ratio": probe.SLOW_RATIO,
                       "min_scale_gbps": min(probes) if probes else None, "max_scale_gbps": max(probes) if probes else None,
                       "forks_slow": [{"fork": k, "probe_scale_gbps": g} for g, k in slow], "forks_unprobed": len(unprobed)}
+    interrupted = not plan.get("finished")   # the driver records "finished" only after its last fork
     quiet["quotable"] = (bool(forks) and not unrecorded and not over and not fails and mode == "full"
-                         and not slow and not unprobed)
+                         and not slow and not unprobed and not interrupted)
 
     now = datetime.datetime.now(datetime.timezone.utc)
     mach = machine()
@@ -298,6 +299,8 @@ def main():
         if over:
             why.append("%d fork(s) or floor run(s) ran while other processes used ≥ %.0f %% of the machine (worst %.1f %%: %s)"
                        % (len(over), FOREIGN_CPU_LIMIT_PCT, over[0][0], over[0][1]))
+        if interrupted:
+            why.append("an interrupted run (reported from the forks it completed; `bench/run --resume` finishes it)")
         if unprobed:
             why.append("%d fork(s) have no bandwidth probe (a harness older than this rule)" % len(unprobed))
         if slow:

@@ -66,7 +66,11 @@ public final class CpuBackend implements ClipBackend {
         return runner.threads();
     }
 
-    /** Chunks this backend has written to so far (a chunk whose values did not change is not written). */
+    /**
+     * Chunks this backend has written to so far. A scale pass skips the tensors whose applied scale is
+     * exactly 1; a clamp writes every chunk on the native kernels (one branch-free pass that stores every
+     * element) and only the chunks holding a clipped element in the Java reference.
+     */
     public long chunkWrites() {
         return chunkWrites.get();
     }
