@@ -277,8 +277,8 @@ def main():
     if ref:
         L.append("")
         waits = plan.get("probe_waits") or []
-        L.append("Memory-bandwidth probe between forks (128 MiB in-place scale, all cores; a fork's probe is the higher "
-                 "of the probes before and after it): reference (75th percentile) %.1f GB/s, forks %.1f–%.1f GB/s; "
+        L.append("Memory-bandwidth probe between forks (128 MiB in-place scale, all cores; a fork's probe is the lower "
+                 "of the probes before and after it, a slow \"after\" confirmed by a second probe): reference (75th percentile) %.1f GB/s, forks %.1f–%.1f GB/s; "
                  "limit %.0f %% of the reference. Waits for the machine's memory before a fork: %d (%.1f min in all)."
                  % (ref, pr["min_scale_gbps"], pr["max_scale_gbps"], 100 * probe.SLOW_RATIO, len(waits),
                     sum(w["waited_s"] for w in waits) / 60))
