@@ -173,6 +173,10 @@ int main(int argc, char** argv) {
     }
     ops.push_back({p + " bf16 L2", [&, t] { return par([&, t](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) part[c] = t->chunk_sum(hw, GCCPU_BF16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 2); }); }, {}});
+    ops.push_back({p + " f16 L2", [&, t] { return par([&, t](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) part[c] = t->chunk_sum(hw, GCCPU_F16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 2); }); }, {}});
+    ops.push_back({p + " f16 scale", [&, t] { return par([&, t](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) t->scale(hw, GCCPU_F16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 0.5); }); }, {}});
     ops.push_back({p + " bf16 scale", [&, t] { return par([&, t](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) t->scale(hw, GCCPU_BF16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 0.5); }); }, {}});
     ops.push_back({p + " bf16 clamp 5%", [&, t] {

@@ -1,10 +1,13 @@
 package dev.gradclip.backend.cpu;
 
 import dev.gradclip.GradientSet;
+import java.lang.ref.WeakReference;
 
 /**
  * The chunk table of a gradient set: every tensor split into chunks of 65,536 elements from its
- * element 0 (the last one shorter), chunks never spanning two tensors, listed in tensor order.
+ * element 0 (the last one shorter), chunks never spanning two tensors, listed in tensor order. Immutable
+ * (its arrays are never written after construction), like the set it describes, so one plan serves every
+ * operation on the same set ({@link #isFor}) and every thread; it holds the set only weakly.
  */
 final class ChunkPlan {
     static final int CHUNK = 65_536;
@@ -18,7 +21,14 @@ final class ChunkPlan {
     /** Chunks of tensor t are {@code [firstChunk[t], firstChunk[t+1])}. */
     final int[] firstChunk;
 
+    private final WeakReference<GradientSet> set;
+    /** The last piece cut asked for ({@link ChunkRunner#pieceBounds}), with its thread count. */
+    private volatile Pieces pieces;
+
+    private record Pieces(int threads, int[] bounds) {}
+
     ChunkPlan(GradientSet set) {
+        this.set = new WeakReference<>(set);
         int n = set.size();
         firstChunk = new int[n + 1];
         long chunks = 0;
@@ -46,5 +56,20 @@ final class ChunkPlan {
                 lengthOf[c] = (int) Math.min(CHUNK, size - start);
             }
         }
+    }
+
+    /** {@return whether this is the plan of {@code candidate} (the same set object)} */
+    boolean isFor(GradientSet candidate) {
+        return set.get() == candidate;
+    }
+
+    /** {@return {@link ChunkRunner#pieceBounds} for this plan, computed once per thread count} Not to be written. */
+    int[] pieceBounds(int threads) {
+        Pieces p = pieces;
+        if (p == null || p.threads != threads) {
+            p = new Pieces(threads, ChunkRunner.pieceBounds(this, threads));
+            pieces = p;
+        }
+        return p.bounds;
     }
 }
