@@ -25,6 +25,9 @@ final class ChunkPlan {
     /** The last piece cut asked for ({@link ChunkRunner#pieceBounds}), with its thread count. */
     private volatile Pieces pieces;
 
+    /** The set's native table layout, made on first use ({@link #nativeLayout}). */
+    private volatile NativeKernels.Layout nativeLayout;
+
     private record Pieces(int threads, int[] bounds) {}
 
     ChunkPlan(GradientSet set) {
@@ -61,6 +64,20 @@ final class ChunkPlan {
     /** {@return whether this is the plan of {@code candidate} (the same set object)} */
     boolean isFor(GradientSet candidate) {
         return set.get() == candidate;
+    }
+
+    /**
+     * {@return the native table layout of {@code set}, made once} {@code set} must be this plan's set
+     * ({@link #isFor}); the layout holds no reference to its memory. Building it for 10,000 tensors took
+     * ~0.2 ms a pass (bench/NOTES.md item 9).
+     */
+    NativeKernels.Layout nativeLayout(GradientSet set) {
+        NativeKernels.Layout l = nativeLayout;
+        if (l == null) {
+            l = new NativeKernels.Layout(set);
+            nativeLayout = l;
+        }
+        return l;
     }
 
     /** {@return {@link ChunkRunner#pieceBounds} for this plan, computed once per thread count} Not to be written. */

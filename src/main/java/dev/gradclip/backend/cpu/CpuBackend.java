@@ -130,11 +130,11 @@ public final class CpuBackend implements ClipBackend {
         // the worker pool is shared by all CPU backends and made of daemon threads
     }
 
-    /** The native table of a set, or null when this pass runs in Java. */
-    private NativeKernels.Table nativeTable(GradientSet set) {
+    /** The native table of a set for one pass, or null when this pass runs in Java. */
+    private NativeKernels.Table nativeTable(GradientSet set, ChunkPlan plan) {
         if (!useNative) return null;
-        NativeKernels.Table t = new NativeKernels.Table(set);
-        return t.usable ? t : null;
+        NativeKernels.Layout layout = plan.nativeLayout(set);
+        return layout.usable ? new NativeKernels.Table(set, layout) : null;
     }
 
     // ================================================================ passes
@@ -156,7 +156,7 @@ public final class CpuBackend implements ClipBackend {
     @Override
     public long countNonFinite(GradientSet set) {
         ChunkPlan plan = planOf(set);
-        NativeKernels.Table table = nativeTable(set);
+        NativeKernels.Table table = nativeTable(set, plan);
         AtomicLong total = new AtomicLong();
         runner.run(plan, (from, to, sc) -> {
             long n = 0;
@@ -177,7 +177,7 @@ public final class CpuBackend implements ClipBackend {
     @Override
     public ClampCounts clamp(GradientSet set, double min, double max) {
         ChunkPlan plan = planOf(set);
-        NativeKernels.Table table = nativeTable(set);
+        NativeKernels.Table table = nativeTable(set, plan);
         AtomicLong clipped = new AtomicLong();
         AtomicLong nonFinite = new AtomicLong();
         runner.run(plan, (from, to, sc) -> {
@@ -231,7 +231,7 @@ public final class CpuBackend implements ClipBackend {
         }
         if (written > 0) {
             ChunkPlan plan = planOf(set);
-            NativeKernels.Table table = nativeTable(set);
+            NativeKernels.Table table = nativeTable(set, plan);
             runner.run(plan, (from, to, sc) -> {
                 long chunks = 0;
                 for (int c = from; c < to; c++) chunks += writes[plan.tensorOf[c]] ? 1 : 0;
@@ -272,7 +272,7 @@ public final class CpuBackend implements ClipBackend {
     private Pass pass(GradientSet set, ChunkPlan plan, NormType p, double[] divisors) {
         double[] partial = new double[plan.chunkCount];
         AtomicLong nonFinite = new AtomicLong();
-        NativeKernels.Table table = divisors == null ? nativeTable(set) : null;
+        NativeKernels.Table table = divisors == null ? nativeTable(set, plan) : null;
         int kind = p.isInfinity() ? NativeKernels.KIND_INF : p.p() == 1.0 ? NativeKernels.KIND_L1 : NativeKernels.KIND_L2;
         runner.run(plan, (from, to, sc) -> {
             if (table != null) {

@@ -99,37 +99,43 @@ final class NativeKernels {
     }
 
     /**
-     * The tensor table of one set, as the JNI glue reads it: heap arrays with their start offset, or
-     * off-heap addresses. {@link #usable} is false when some off-heap tensor is not aligned to its element
-     * size (the native kernels refuse those; the pass then runs in Java).
+     * What the JNI glue reads of a set besides its heap arrays: per tensor the start offset of a heap
+     * array or the address of off-heap memory, the element count and the storage type. The same for every
+     * pass over the set (sets are immutable), so it is built once and kept with the set's {@link ChunkPlan};
+     * it holds no reference to the gradients' memory. {@link #usable} is false when some off-heap tensor is
+     * not aligned to its element size (the native kernels refuse those; the pass then runs in Java).
      */
-    static final class Table {
-        final Object[] arrays;
+    static final class Layout {
         final long[] addrs;
         final long[] counts;
         final int[] dtypes;
         final boolean usable;
+        /** The table indices of the heap-array tensors, ascending. */
+        final int[] heapTensors;
+        /** The arrays of a set with no heap tensor: all null, never written, shared by every pass. */
+        final Object[] noArrays;
 
-        Table(GradientSet set) {
+        Layout(GradientSet set) {
             int n = set.size();
-            arrays = new Object[n];
             addrs = new long[n];
             counts = new long[n];
             dtypes = new int[n];
+            int[] heap = new int[n];
+            int heapCount = 0;
             boolean ok = true;
             for (int t = 0; t < n; t++) {
                 Tensor x = set.get(t);
                 counts[t] = x.size();
                 dtypes[t] = code(x.dtype());
                 if (x instanceof Tensor.HeapFloats a) {
-                    arrays[t] = a.array();
                     addrs[t] = a.offset();
+                    heap[heapCount++] = t;
                 } else if (x instanceof Tensor.HeapDoubles a) {
-                    arrays[t] = a.array();
                     addrs[t] = a.offset();
+                    heap[heapCount++] = t;
                 } else if (x instanceof Tensor.HeapShorts a) {
-                    arrays[t] = a.array();
                     addrs[t] = a.offset();
+                    heap[heapCount++] = t;
                 } else if (x instanceof Tensor.OffHeap o) {
                     addrs[t] = o.address();
                     if (x.size() > 0 && (o.address() == 0 || o.address() % x.dtype().byteSize() != 0)) ok = false;
@@ -138,6 +144,38 @@ final class NativeKernels {
                 }
             }
             usable = ok;
+            heapTensors = java.util.Arrays.copyOf(heap, heapCount);
+            noArrays = heapCount == 0 ? new Object[n] : null;
+        }
+    }
+
+    /**
+     * The tensor table of one pass, as the JNI glue reads it: the set's {@link Layout} and its heap arrays.
+     * The arrays are gathered per pass, never kept: a table cached beyond its pass would keep a dropped
+     * set's gradients reachable.
+     */
+    static final class Table {
+        final Object[] arrays;
+        final long[] addrs;
+        final long[] counts;
+        final int[] dtypes;
+
+        /** The table of {@code set}, whose layout is {@code layout} (from the set's own plan). */
+        Table(GradientSet set, Layout layout) {
+            addrs = layout.addrs;
+            counts = layout.counts;
+            dtypes = layout.dtypes;
+            if (layout.noArrays != null) {
+                arrays = layout.noArrays;
+                return;
+            }
+            arrays = new Object[set.size()];
+            for (int t : layout.heapTensors) {
+                Tensor x = set.get(t);
+                if (x instanceof Tensor.HeapFloats a) arrays[t] = a.array();
+                else if (x instanceof Tensor.HeapShorts a) arrays[t] = a.array();
+                else arrays[t] = ((Tensor.HeapDoubles) x).array();
+            }
         }
     }
 
