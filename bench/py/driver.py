@@ -118,7 +118,9 @@ class CpuMeter:
 START_S = {"gradclip": 0.7, "naive": 0.7, "nd4j": 4.0, "libtorch": 4.0, "pytorch": 3.5}
 # seconds per GB of one dataset (the shape set in the fork's dtype): allocations, the one checked call of
 # every operation and its check, the JVM's exit
-SETUP_S_PER_GB = {"gradclip": 6.5, "naive": 14.0, "nd4j": 25.0, "libtorch": 14.0, "pytorch": 13.0}
+# (refitted on the 348 forks of the full run of 2026-11-29 23:57 and the 100 of 2026-11-30 04:47: the
+# model had said 73 minutes for a run whose forks took 84)
+SETUP_S_PER_GB = {"gradclip": 25.0, "naive": 30.0, "nd4j": 30.0, "libtorch": 28.0, "pytorch": 58.0}
 # ns per element per round of 8 operations, each after its restore (fp32, bf16/fp16)
 ROUND_NS = {"gradclip": (3.6, 3.0), "naive": (5.4, 5.4), "nd4j": (22.7, 22.7), "libtorch": (4.4, 4.9),
             "pytorch": (3.0, 2.8)}
@@ -127,6 +129,7 @@ GEN_NS = {"java": 23.0, "pytorch": 53.0}     # ns per element and dataset, gener
 LOAD_GBPS = {"java": 1.5, "pytorch": 1.0}    # loading the cache: read (page cache) + CRC-32 + copy, GB/s
 CACHE_GEN_NS = 17.0                          # DataCache generate: ns per element and dataset, all dtypes, 2 threads
 DISK_WRITE_GBPS = 0.12                       # its files are fsync'ed before the forks: the disk's write speed
+PROBE_S = 0.5                                # the bandwidth probe after every fork (probe.py), with its start-up
 
 
 def estimate_parts(job, q, data="cache"):
@@ -142,7 +145,9 @@ def estimate_parts(job, q, data="cache"):
     round_s = job.elements * ns * 1e-9 + NOPS * job.tensors * PER_TENSOR_S[job.impl] + NOPS * 2e-5
     warm = max(q["warmup_s"], q["warmup_rounds"] * round_s)
     rounds = SLOW_PEER_ROUNDS if job.impl in SLOW_PEERS else q["rounds"]
-    meas = max(q["measure_s"], min(q["max_rounds"], rounds) * round_s + round_s)   # + the round that crosses the time
+    # at least `rounds` rounds and measure_s seconds, at most max_rounds rounds (small sets stop there),
+    # + the round that crosses the time
+    meas = min(max(q["measure_s"], rounds * round_s), q["max_rounds"] * round_s) + round_s
     return START_S[job.impl], data_s, setup, warm, meas
 
 
@@ -391,12 +396,13 @@ def main():
     floor_s = sum(floor_estimate_s(floor_sizes, mode, t) for _, t in floor_runs)
     gen_sets = {j.shapes: j.elements for j in todo}
     gen_s = sum(generate_estimate_s(n, a.dtypes.split(",")) for n in gen_sets.values())
-    fork_s = sum(estimate_s(j, q) for j in todo)
+    fork_s = sum(estimate_s(j, q) + PROBE_S for j in todo)
     est = fork_s + floor_s + gen_s
     log("== bench/run (%s): %d forks (%d to run) over %s; JVMs %s; dtypes %s; %d repetitions"
         % (mode, len(jobs), len(todo), ",".join(shape_sets), ",".join(jvms) or "-", a.dtypes, a.forks))
     log("== expected duration on a quiet %d-core machine: ~%.0f min (forks %.0f, datasets %.1f, floor %.1f; "
-        "the model of driver.py, calibrated on a quiet partial run); machine load now %s"
+        "the model of driver.py, calibrated on the full runs; waits for a slow host and re-measures come on "
+        "top); machine load now %s"
         % (os.cpu_count(), est / 60, fork_s / 60, gen_s / 60, floor_s / 60, loadavg()))
     if a.dry_run:
         for j in todo:
