@@ -118,8 +118,10 @@ double draw(std::mt19937_64& r, int kind_of_values, int dt) {
 void fill(Buf& b, int dt, int64_t n, int values, std::mt19937_64& r) {
   b.dt = dt;
   b.n = n;
-  b.mis = static_cast<int>(r() % 4);
-  b.mem.assign(static_cast<size_t>(64 + (n + 4) * esize(dt) + 64), 0xAB);
+  // 0-31 elements past the (16-byte aligned) allocation: every number of elements before the first
+  // 64-byte boundary (the masked head vectors of the AVX-512 clamp and scale) for every element size
+  b.mis = static_cast<int>(r() % 32);
+  b.mem.assign(static_cast<size_t>(64 + (n + 32) * esize(dt) + 64), 0xAB);
   for (int64_t i = 0; i < n; ++i) {
     const double x = draw(r, values, dt);
     switch (dt) {
