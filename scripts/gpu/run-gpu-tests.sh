@@ -28,6 +28,11 @@ echo "== info" | tee -a "$OUTDIR/summary.txt"
 echo "== CPU vs CUDA parity ($CASES random cases)" | tee -a "$OUTDIR/summary.txt"
 junit "$OUTDIR/parity" -Dgradclip.parity.cases="$CASES" 2>&1 | tee "$OUTDIR/parity.log" | tail -20 | tee -a "$OUTDIR/summary.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+# on a GPU machine an aborted test (CUDA not available to the JVM) is a failure, not a skip
+if nvidia-smi >/dev/null 2>&1 && grep -Eq '\b[1-9][0-9]* tests aborted' "$OUTDIR/parity.log"; then
+  echo "CUDA parity tests aborted on a machine with a GPU: the JVM could not use CUDA (see info above)" | tee -a "$OUTDIR/summary.txt"
+  status=1
+fi
 
 if [ "${GC_KIT_SANITIZERS:-1}" = 0 ]; then
   echo "compute-sanitizer runs skipped (GC_KIT_SANITIZERS=0; scripts/gpu/check runs them on the C++ driver)" | tee -a "$OUTDIR/summary.txt"
