@@ -27,7 +27,7 @@ def main(outdir, device):
         for line in open(sp):
             k, _, v = line.strip().partition(" ")
             steps[k] = v
-    date = datetime.datetime.utcnow().strftime("%Y-%m-%d")
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     slug = re.sub(r"[^a-z0-9]+", "-", device.lower()).strip("-") or "unknown"
     base = os.path.join(outdir, f"gpu-{slug}-{date}")
     doc = dict(device=device, date=date, steps=steps, gradclip=gc, torch=tc, jmh=jmh)

@@ -615,6 +615,31 @@ void test_leak_loop(int64_t iters) {
 
 }  // namespace
 
+// The reference works on large tensors with every core (reference.h: for_each_index); its bits must be
+// those of the one-thread loop. Forced threaded (parallel_min 0) against forced serial, every op, dtype
+// and p kind, with specials.
+void test_reference_threads() {
+  const int64_t saved = gcref::parallel_min();
+  const double ps[] = {2.0, 1.0, INFINITY, 3.0};
+  for (int op : {GC_OP_NORMS, GC_OP_CLIP_NORM, GC_OP_CLIP_GLOBAL_NORM, GC_OP_RENORMALIZE})
+    for (double p : ps) {
+      std::vector<Tensor> in;
+      for (int dt = 0; dt < 4; ++dt) in.push_back(make_tensor(dt, 65536 * 3 + 1025, dt % 2, 1e-4));
+      std::vector<Tensor> a = in, b = in;
+      gcref::parallel_min() = std::numeric_limits<int64_t>::max();
+      const Out ra = ref_run(op, a, 0.5, 0.0, p, GC_SEMANTICS_TORCH, GC_NONFINITE_PROPAGATE);
+      gcref::parallel_min() = 0;
+      const Out rb = ref_run(op, b, 0.5, 0.0, p, GC_SEMANTICS_TORCH, GC_NONFINITE_PROPAGATE);
+      for (size_t k = 0; k < in.size(); ++k) {
+        CHECK(dbits(ra.norms[k]) == dbits(rb.norms[k]) && dbits(ra.scales[k]) == dbits(rb.scales[k]), "threaded reference: op %d p %g tensor %zu", op, p, k);
+        CHECK(std::memcmp(a[k].base(), b[k].base(), static_cast<size_t>(a[k].count * esize(a[k].dtype))) == 0, "threaded reference: op %d p %g tensor %zu memory", op, p, k);
+      }
+      CHECK(dbits(ra.summary[0]) == dbits(rb.summary[0]) && dbits(ra.summary[1]) == dbits(rb.summary[1]), "threaded reference: op %d p %g summary", op, p);
+      for (int j = 0; j < 3; ++j) CHECK(ra.counts[j] == rb.counts[j], "threaded reference: op %d p %g counts[%d]", op, p, j);
+    }
+  gcref::parallel_min() = saved;
+}
+
 int main() {
   const char* seed_env = std::getenv("GC_TEST_SEED");
   const uint64_t seed = seed_env ? std::strtoull(seed_env, nullptr, 10) : 20261124ull;
@@ -630,6 +655,7 @@ int main() {
   std::vector<Group> groups = {
       {"api", [&] { test_api_misc(); }},
       {"conversions", [&] { test_conversions(); }},
+      {"reference on threads", [&] { test_reference_threads(); }},
       {"invalid arguments", [&] { test_invalid(e); }},
       {"numerics rules", [&] { test_rules(e); }},
       {"table cache", [&] { test_table_cache(e); }},

@@ -5,11 +5,13 @@
 // Header-only; everything is in namespace gcref.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <thread>
 #include <vector>
 
 #include "gradclip.h"
@@ -58,6 +60,25 @@ inline double ref_from_small(uint16_t h, int ebits, int mbits) {
   else if (e == 0) v = std::ldexp(static_cast<double>(m), 1 - bias - mbits);
   else v = std::ldexp(static_cast<double>((1u << mbits) + m), static_cast<int>(e) - bias - mbits);
   return neg ? -v : v;
+}
+
+// Large tensors (the GPU check's 2^31-element case) are worked on by every core: each index below is a
+// whole chunk (or a 65,536-element range) with its own output slot, and the slots are combined afterwards
+// in the canonical order, so the bits are those of one thread. Tensors under parallel_min() elements
+// stay on the calling thread (the tests set it to 0 to check the threaded path against the serial one).
+inline int64_t& parallel_min() { static int64_t v = int64_t{1} << 22; return v; }
+template <class F>
+void for_each_index(int64_t n, bool threaded, F f) {
+  const int64_t hw = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  if (!threaded || hw == 1 || n < 2) {
+    for (int64_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  std::vector<std::thread> pool;
+  for (int64_t t = 0; t < std::min(hw, n); ++t)
+    pool.emplace_back([&] { for (int64_t i; (i = next.fetch_add(1)) < n;) f(i); });
+  for (auto& th : pool) th.join();
 }
 
 inline int esize(int dt) { return dt == GC_FLOAT64 ? 8 : dt == GC_FLOAT32 ? 4 : 2; }
@@ -176,13 +197,13 @@ inline double ref_applied(double s, int dt) { return dt == GC_FLOAT64 ? s : stat
 
 // y = float(x) * s32, or (float)((double) x * s) when s32 is not a normal float (0, subnormal, inf);
 // the NaN rule: a NaN element keeps its bits, quieted; a NaN product is the positive canonical quiet NaN.
-inline void ref_scale_tensor(Tensor& t, double s) {
+inline void ref_scale_range(Tensor& t, double s, int64_t begin, int64_t end) {
   const float s32 = static_cast<float>(s);
   const bool wide = !std::isnan(s32) && !std::isnormal(s32);
   auto mul = [&](double x) -> float {
     return wide ? static_cast<float>(x * s) : static_cast<float>(x) * s32;
   };
-  for (int64_t i = 0; i < t.count; ++i) {
+  for (int64_t i = begin; i < end; ++i) {
     const uint64_t raw = t.raw(i);
     if (std::isnan(t.get(i))) {  // rule 1
       const uint64_t quiet = t.dtype == GC_FLOAT64 ? 0x0008000000000000ull : t.dtype == GC_FLOAT32 ? 0x00400000ull
@@ -199,6 +220,22 @@ inline void ref_scale_tensor(Tensor& t, double s) {
       default: { const float y = mul(t.get(i)); t.set_raw(i, std::isnan(y) ? canon : ref_to_small(static_cast<double>(y), 8, 7)); break; }
     }
   }
+}
+inline void ref_scale_tensor(Tensor& t, double s) {
+  for_each_index((t.count + 65535) / 65536, t.count >= parallel_min(),
+                 [&](int64_t r) { ref_scale_range(t, s, r * 65536, std::min<int64_t>(t.count, (r + 1) * 65536)); });
+}
+// the number of NaN/±inf elements
+inline int64_t ref_nonfinite(const Tensor& t) {
+  std::vector<int64_t> per((t.count + 65535) / 65536, 0);
+  for_each_index(static_cast<int64_t>(per.size()), t.count >= parallel_min(), [&](int64_t r) {
+    const int64_t e = std::min<int64_t>(t.count, (r + 1) * 65536);
+    for (int64_t i = r * 65536; i < e; ++i)
+      if (!std::isfinite(t.get(i))) ++per[static_cast<size_t>(r)];
+  });
+  int64_t nf = 0;
+  for (int64_t c : per) nf += c;
+  return nf;
 }
 
 inline Out ref_run(int op, std::vector<Tensor>& ts, double a, double b, double p, int sem, int pol) {
@@ -246,14 +283,15 @@ inline Out ref_run(int op, std::vector<Tensor>& ts, double a, double b, double p
   const bool gen = !(p == 1.0 || p == 2.0 || inf);
   // chunk partials -> tensor sums of f(x) (the canonical fold; nanmax when `max`)
   auto tensor_fold = [&](const Tensor& t, bool max, const std::function<double(double)>& f) {
-    Lanes tl(max);
-    int64_t c = 0;
-    for (int64_t s0 = 0; s0 < t.count; s0 += 65536, ++c) {
+    std::vector<double> part(static_cast<size_t>((t.count + 65535) / 65536));
+    for_each_index(static_cast<int64_t>(part.size()), t.count >= parallel_min(), [&](int64_t c) {
       Lanes cl(max);
-      const int64_t e = std::min<int64_t>(s0 + 65536, t.count);
+      const int64_t s0 = c * 65536, e = std::min<int64_t>(s0 + 65536, t.count);
       for (int64_t i = s0; i < e; ++i) cl.add(i - s0, f(t.get(i)));
-      tl.add(c, cl.fold());
-    }
+      part[static_cast<size_t>(c)] = cl.fold();
+    });
+    Lanes tl(max);
+    for (size_t c = 0; c < part.size(); ++c) tl.add(static_cast<int64_t>(c), part[c]);
     return tl.fold();
   };
   auto special = [](double m) { return m == 0.0 || !std::isfinite(m); };
@@ -261,8 +299,7 @@ inline Out ref_run(int op, std::vector<Tensor>& ts, double a, double b, double p
   int64_t nf = 0;
   for (size_t k = 0; k < n; ++k) {
     const Tensor& t = ts[k];
-    for (int64_t i = 0; i < t.count; ++i)
-      if (!std::isfinite(t.get(i))) ++nf;
+    nf += ref_nonfinite(t);
     if (!gen) {
       S[k] = tensor_fold(t, inf, [&](double d) { return ref_term(d, p); });
     } else {  // general p: m_t = max|x|, then the fold of (|x| / m_t)^p (docs/canonical-reduction.md)

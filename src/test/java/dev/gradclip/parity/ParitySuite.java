@@ -26,7 +26,8 @@ import java.util.function.BiFunction;
 
 /**
  * CPU versus a native backend, bit for bit: outputs, per-tensor norms, total, scales and counts, for
- * every operation, dtype and p in {1, 2, ∞} (p = 3 within a relative 1e-13, since pow differs). Each side
+ * every operation, dtype and p in {1, 2, ∞} (p = 3: reports and fp64 elements within a relative 1e-13,
+ * fp32 elements within 2 ulp, 16-bit within 1, since pow differs). Each side
  * gets its own copy of the same values in native memory, at a start misaligned by 0–3 elements.
  */
 final class ParitySuite {
@@ -273,6 +274,18 @@ final class ParitySuite {
         assertEquals(Double.doubleToRawLongBits(a), Double.doubleToRawLongBits(b), () -> what + ": " + a + " vs " + b);
     }
 
+    /**
+     * A general-p fp64 element: each side scales by its own norm, and the norms agree within a relative
+     * 1e-13 (pow differs between the JDK and libdevice), so the elements agree within the same bound.
+     * An element that is NaN on either side must have the same bits (the caller checks). Measured on an
+     * H200 (bench/results/gpu-nvidia-h200-2026-11-30.md): 3 ulp, which the earlier 2-ulp bound refused.
+     */
+    static boolean generalPClose(double u, double v) {
+        if (Double.isNaN(u) || Double.isNaN(v) || Double.isInfinite(u) || Double.isInfinite(v)) return false;
+        double d = Math.abs(u - v);
+        return d <= 1e-13 * Math.max(Math.abs(u), Math.abs(v)) || d < Double.MIN_NORMAL;
+    }
+
     private static void assertSameMemory(String where, Case c, Data a, Data b, boolean approx) {
         for (int t = 0; t < a.views.size(); t++) {
             NativeBuffer x = a.buffers.get(t);
@@ -291,7 +304,7 @@ final class ParitySuite {
                     case FLOAT64 -> {
                         double u = x.getDouble(i);
                         double v = y.getDouble(i);
-                        if (approx && !Double.isNaN(u) && Math.abs(u - v) <= 2 * Math.ulp(Math.max(Math.abs(u), Math.abs(v)))) continue;
+                        if (approx && generalPClose(u, v)) continue;
                         if (Double.doubleToRawLongBits(u) != Double.doubleToRawLongBits(v)) {
                             fail(where + ": tensor " + t + " element " + i + ": cpu " + u + " vs " + v);
                         }
