@@ -8,7 +8,8 @@
 //     --quick  few, small correctness cases (compute-sanitizer runs, the dry run)
 //     --cases  the number of random correctness cases (default 400, 40 with --quick; 0 skips them)
 //     --big    a 2^31 + 1,025 element fp16 tensor (4 GiB on the device, ~8 GiB of host memory)
-//     --time   time each op on gpt2-small, one-large (2^28 fp32) and many-small (10,000 tensors), fresh
+//     --time   time each op on gpt2-small, one-large (2^28 fp32), many-small (10,000 tensors) and one
+//              element (the fixed cost of a call), fresh
 //              gradients restored before every timed call, outside the timed region
 // Exit status 1 on any mismatch.
 #include <algorithm>
@@ -235,7 +236,8 @@ struct Timing { std::string set, op, dtype, path; int64_t tensors, elements, byt
 void timing(gc_engine* e, const std::string& dir, int reps, bool emulated, std::vector<Timing>& out) {
   struct Set { std::string name; std::vector<int64_t> shapes; };
   std::vector<Set> sets = {{"gpt2-small", read_shapes(dir + "/gpt2-small.txt")}, {"one-large-2^28", {int64_t{1} << 28}},
-                           {"many-small", read_shapes(dir + "/many-small.txt")}};
+                           {"many-small", read_shapes(dir + "/many-small.txt")},
+                           {"one-element", {1}}};  // the fixed cost of a call: launches, folds, read-back
   if (emulated)  // the dry run: the same plan at 1/1000 of the size, at most 300 tensors
     for (auto& s : sets) {
       if (s.shapes.size() > 300) s.shapes.resize(300);

@@ -33,7 +33,8 @@ def main():
     a = ap.parse_args()
     sets = [("gpt2-small", read_shapes(os.path.join(a.shapes, "gpt2-small.txt"))),
             ("one-large-2^28", [1 << 28]),
-            ("many-small", read_shapes(os.path.join(a.shapes, "many-small.txt")))]
+            ("many-small", read_shapes(os.path.join(a.shapes, "many-small.txt"))),
+            ("one-element", [1])]  # the fixed cost of a call
     ops = ["global-norm-clipping", "global-norm-not-clipping", "norms", "value-clipping", "d2d-copy"]
     if a.dry_run:
         for name, shapes in sets:
