@@ -245,11 +245,7 @@ inline Out ref_run(int op, std::vector<Tensor>& ts, double a, double b, double p
   o.scales.assign(n, 1.0);
   if (op == GC_OP_CLIP_VALUE) {
     int64_t clipped = 0, nf = 0;
-    for (auto& t : ts)
-      for (int64_t i = 0; i < t.count; ++i) {
-        const double x = t.get(i);
-        if (!std::isfinite(x)) ++nf;
-      }
+    for (auto& t : ts) nf += ref_nonfinite(t);
     const bool trig = nf > 0 && pol != GC_NONFINITE_PROPAGATE;
     for (auto& t : ts) {
       double lo, hi;
