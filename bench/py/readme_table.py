@@ -53,7 +53,8 @@ def check_readme(readme):
     start = text.find("\n## Benchmarks")
     if start < 0:
         sys.exit("readme_table.py: %s has no \"## Benchmarks\" section" % readme)
-    section = text[start:text.find("\n## ", start + 1)]
+    end = text.find("\n## ", start + 1)
+    section = text[start:] if end < 0 else text[start:end]
     named = re.findall(r"bench/results/(vm-[0-9T-]+)\.md", section)
     if len(set(named)) != 1:
         sys.exit("readme_table.py: the Benchmarks section must name exactly one run, found %s" % sorted(set(named)))
