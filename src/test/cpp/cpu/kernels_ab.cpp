@@ -145,6 +145,15 @@ int main(int argc, char** argv) {
       std::memcpy(&x, b + i + 32, 32); a4 += x; std::memcpy(&x, b + i + 40, 32); a5 += x;
       std::memcpy(&x, b + i + 48, 32); a6 += x; std::memcpy(&x, b + i + 56, 32); a7 += x; }
     v8 v = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)); sink = v[0] + v[7]; }); }, {}});
+  ops.push_back({"floor read16", [&] { return par([&](int64_t c0, int64_t c1) {  // the fp16/bf16 norms' bytes
+    const int64_t from = c0 * GCCPU_CHUNK, to = std::min(n, c1 * GCCPU_CHUNK);
+    typedef uint16_t u16v __attribute__((vector_size(32)));
+    u16v a0 = {}, a1 = {}, a2 = {}, a3 = {}, x;
+    const uint16_t* b = hw; int64_t i = from;
+    for (; i + 64 <= to; i += 64) {
+      std::memcpy(&x, b + i, 32); a0 ^= x; std::memcpy(&x, b + i + 16, 32); a1 ^= x;
+      std::memcpy(&x, b + i + 32, 32); a2 ^= x; std::memcpy(&x, b + i + 48, 32); a3 ^= x; }
+    const u16v v = (a0 ^ a1) ^ (a2 ^ a3); sink = v[0] + v[15]; }); }, {}});
   ops.push_back({"floor scale", [&] { return par([&](int64_t c0, int64_t c1) {
     const int64_t from = c0 * GCCPU_CHUNK, to = std::min(n, c1 * GCCPU_CHUNK);
     for (int64_t i = from; i < to; ++i) work[i] *= 0.999f; }); }, {}});
