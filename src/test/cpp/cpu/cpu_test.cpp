@@ -314,6 +314,27 @@ void run_case(std::mt19937_64& r, const std::vector<int64_t>& sizes, int dt, int
 // that binade's patterns (both signs) cycled, the other rows +0.0, so each lane adds terms of one binade
 // and a wrong term (say, x*x formed in fp32 where it is not exact) would show in the partial's last
 // bits. The binade of infinities and NaNs gives non-finite partials (their NaN is not compared).
+// Tensors of one chunk each: every norm kind's partial on every path, bit for bit against the reference
+// (a NaN partial only as NaN: docs/canonical-reduction.md makes NaN partials canonical).
+void check_one_chunk_tensors(std::vector<Buf>& bufs, const char* what) {
+  for (int isa = GCCPU_ISA_SCALAR; isa <= GCCPU_ISA_AVX512; ++isa) {
+    if (!gccpu_isa_supported(isa)) continue;
+    CHECK(gccpu_set_isa(isa) == GCCPU_OK, "set isa %d", isa);
+    auto t = table(bufs);
+    for (int kind = 1; kind <= 3; ++kind) {
+      std::vector<double> part(bufs.size());
+      int64_t nf = 0;
+      CHECK(gccpu_norms(t.data(), static_cast<int64_t>(t.size()), 0, static_cast<int64_t>(t.size()), kind, part.data(), &nf) == GCCPU_OK,
+            "norms rc");
+      for (size_t j = 0; j < bufs.size(); ++j) {
+        const double want = ref_chunk(kind, bufs[j].data(), bufs[j].dt, 0, bufs[j].n);
+        const bool ok = std::isnan(want) ? std::isnan(part[j]) : dbits(want) == dbits(part[j]);
+        CHECK(ok, "%s: isa=%s dt=%d kind=%d tensor %zu: %.17g vs ref %.17g", what, gccpu_isa_name(isa), bufs[j].dt, kind, j, part[j], want);
+      }
+    }
+  }
+}
+
 // The same for short chunks (one element per lane, folded straight from registers on AVX-512): every
 // pattern of a binade in tensors of 1,000 elements (the last shorter), so that masked tails are covered.
 void exhaustive_half_short() {
@@ -335,23 +356,7 @@ void exhaustive_half_short() {
         bufs.push_back(b);
       }
     }
-    for (int isa = GCCPU_ISA_SCALAR; isa <= GCCPU_ISA_AVX512; ++isa) {
-      if (!gccpu_isa_supported(isa)) continue;
-      CHECK(gccpu_set_isa(isa) == GCCPU_OK, "set isa %d", isa);
-      auto t = table(bufs);
-      for (int kind = 1; kind <= 3; ++kind) {
-        std::vector<double> part(bufs.size());
-        int64_t nf = 0;
-        CHECK(gccpu_norms(t.data(), static_cast<int64_t>(t.size()), 0, static_cast<int64_t>(t.size()), kind, part.data(), &nf) == GCCPU_OK,
-              "norms rc");
-        for (size_t j = 0; j < bufs.size(); ++j) {
-          const double want = ref_chunk(kind, bufs[j].data(), dt, 0, bufs[j].n);
-          const bool ok = std::isnan(want) ? std::isnan(part[j]) : dbits(want) == dbits(part[j]);
-          CHECK(ok, "every 16-bit pattern, short chunks: isa=%s dt=%d kind=%d tensor %zu: %.17g vs ref %.17g", gccpu_isa_name(isa), dt,
-                kind, j, part[j], want);
-        }
-      }
-    }
+    check_one_chunk_tensors(bufs, "every 16-bit pattern, short chunks");
   }
 }
 
@@ -372,23 +377,7 @@ void exhaustive_half_terms() {
         h[1024 + i] = static_cast<uint16_t>(((k & 1) << 15) | (e << mant_bits) | (k >> 1));
       }
     }
-    for (int isa = GCCPU_ISA_SCALAR; isa <= GCCPU_ISA_AVX512; ++isa) {
-      if (!gccpu_isa_supported(isa)) continue;
-      CHECK(gccpu_set_isa(isa) == GCCPU_OK, "set isa %d", isa);
-      auto t = table(bufs);
-      for (int kind = 1; kind <= 3; ++kind) {
-        std::vector<double> part(bufs.size());
-        int64_t nf = 0;
-        CHECK(gccpu_norms(t.data(), static_cast<int64_t>(t.size()), 0, static_cast<int64_t>(t.size()), kind, part.data(), &nf) == GCCPU_OK,
-              "norms rc");
-        for (size_t e = 0; e < bufs.size(); ++e) {
-          const double want = ref_chunk(kind, bufs[e].data(), dt, 0, bufs[e].n);
-          const bool ok = std::isnan(want) ? std::isnan(part[e]) : dbits(want) == dbits(part[e]);
-          CHECK(ok, "every 16-bit pattern: isa=%s dt=%d kind=%d exponent field %zu: %.17g vs ref %.17g", gccpu_isa_name(isa), dt, kind, e,
-                part[e], want);
-        }
-      }
-    }
+    check_one_chunk_tensors(bufs, "every 16-bit pattern");
   }
 }
 
