@@ -39,23 +39,38 @@ public final class ClipReport implements Serializable {
     private final double totalNorm;
     private final double[] tensorNorms;
     private final double scale;
-    private final double[] tensorScales;
+    /** Null when every tensor's scale is {@link #scale} (no per-tensor array is kept then). */
+    private final double @Nullable [] tensorScales;
+    private final int tensorCount;
     private final long clippedElements;
     private final long nonFiniteElements;
     private final long totalElements;
     private final boolean skipped;
 
+    /**
+     * Takes ownership of the arrays: {@code tensorNorms} and {@code tensorScales} must be arrays that no one
+     * writes any more (fresh ones, or the never-written arrays of a {@link NormPartials}); a report made
+     * per training step copies nothing here (bench/NOTES.md item 21: 10,000 tensors made ~1 MB of garbage
+     * per call, and in a JVM whose heap was not touched yet every fresh page costs a fault).
+     *
+     * @param tensorScales each tensor's scale, or null when every one is {@code scale}
+     * @param tensorCount the number of tensors of the set (the length of {@code tensorScales} when given)
+     */
     ClipReport(Operation operation, String backend, @Nullable NormType normType, boolean hasNorms, double totalNorm,
-                      double[] tensorNorms, double scale, double[] tensorScales, long clippedElements,
+                      double[] tensorNorms, double scale, double @Nullable [] tensorScales, int tensorCount, long clippedElements,
                       long nonFiniteElements, long totalElements, boolean skipped) {
+        if (tensorScales != null && tensorScales.length != tensorCount) {
+            throw new IllegalArgumentException(tensorScales.length + " tensor scales for " + tensorCount + " tensors");
+        }
         this.operation = Objects.requireNonNull(operation, "operation");
         this.backend = Objects.requireNonNull(backend, "backend");
         this.normType = normType;
         this.hasNorms = hasNorms;
         this.totalNorm = totalNorm;
-        this.tensorNorms = tensorNorms.clone();
+        this.tensorNorms = tensorNorms;
         this.scale = scale;
-        this.tensorScales = tensorScales.clone();
+        this.tensorScales = tensorScales;
+        this.tensorCount = tensorCount;
         this.clippedElements = clippedElements;
         this.nonFiniteElements = nonFiniteElements;
         this.totalElements = totalElements;
@@ -107,7 +122,12 @@ public final class ClipReport implements Serializable {
      * {@return a copy of the per-tensor fp64 scales, in set order} All equal to {@link #scale()} for the
      * global norm; the caller's factors for scale each; all 1 for clip by value, norms and a stopped operation.
      */
-    public double[] tensorScales() { return tensorScales.clone(); }
+    public double[] tensorScales() {
+        if (tensorScales != null) return tensorScales.clone();
+        double[] all = new double[tensorCount];
+        Arrays.fill(all, scale);
+        return all;
+    }
 
     /**
      * {@return whether anything was changed} True when an element was clamped or a tensor was written
@@ -146,7 +166,7 @@ public final class ClipReport implements Serializable {
     public boolean skipped() { return skipped; }
 
     /** {@return the number of tensors of the set} */
-    public int tensorCount() { return tensorScales.length; }
+    public int tensorCount() { return tensorCount; }
 
     /**
      * Writes a {@code ClipReport.SerialForm} in place of this report (the serialization-proxy pattern): it
@@ -192,7 +212,7 @@ public final class ClipReport implements Serializable {
             totalNorm = r.totalNorm;
             tensorNorms = r.tensorNorms;
             scale = r.scale;
-            tensorScales = r.tensorScales;
+            tensorScales = r.tensorScales != null ? r.tensorScales : r.tensorScales();
             clippedElements = r.clippedElements;
             nonFiniteElements = r.nonFiniteElements;
             totalElements = r.totalElements;
@@ -209,8 +229,9 @@ public final class ClipReport implements Serializable {
             } catch (IllegalArgumentException e) {
                 throw new InvalidObjectException("ClipReport stream has norm type p = " + normP);
             }
-            return new ClipReport(operation, backend, normType, hasNorms, totalNorm, tensorNorms, scale, tensorScales,
-                    clippedElements, nonFiniteElements, totalElements, skipped);
+            // copies: the stream's arrays may be reachable from elsewhere in the stream (back references)
+            return new ClipReport(operation, backend, normType, hasNorms, totalNorm, tensorNorms.clone(), scale, tensorScales.clone(),
+                    tensorScales.length, clippedElements, nonFiniteElements, totalElements, skipped);
         }
     }
 

@@ -140,7 +140,7 @@ public final class Clipper implements AutoCloseable {
     }
 
     private static ClipReport valueReport(ClipBackend b, GradientSet grads, long clipped, long nonFinite, boolean skipped) {
-        return new ClipReport(Operation.CLIP_VALUE, name(b), null, false, Double.NaN, new double[0], 1.0, filled(grads.size(), 1.0),
+        return new ClipReport(Operation.CLIP_VALUE, name(b), null, false, Double.NaN, new double[0], 1.0, null, grads.size(),
                 clipped, nonFinite, grads.totalElements(), skipped);
     }
 
@@ -165,8 +165,8 @@ public final class Clipper implements AutoCloseable {
         Objects.requireNonNull(policy, "nonFinite policy is null");
         try (Pinned pinned = prepare(grads)) {
             NormPartials n = pinned.backend.norms(grads, normType);
-            ClipReport report = new ClipReport(Operation.NORMS, name(pinned.backend), normType, true, n.totalNorm(), n.tensorNorms(), 1.0,
-                    filled(grads.size(), 1.0), 0, n.nonFiniteElements(), grads.totalElements(), false);
+            ClipReport report = new ClipReport(Operation.NORMS, name(pinned.backend), normType, true, n.totalNorm(),
+                    n.tensorNormsShared(), 1.0, null, grads.size(), 0, n.nonFiniteElements(), grads.totalElements(), false);
             if (policy == NonFinitePolicy.ERROR && !Double.isFinite(n.totalNorm())) {
                 throw new NonFiniteGradientException("total " + normType + "-norm is " + n.totalNorm(), report);
             }
@@ -257,7 +257,7 @@ public final class Clipper implements AutoCloseable {
         Objects.requireNonNull(clip, "norm clip is null");
         try (Pinned pinned = prepare(grads)) {
             NormPartials n = pinned.backend.norms(grads, clip.normType());
-            return global(pinned.backend, grads, clip, Operation.CLIP_GLOBAL_NORM, n.totalNorm(), n.tensorNorms(), n.nonFiniteElements());
+            return global(pinned.backend, grads, clip, Operation.CLIP_GLOBAL_NORM, n.totalNorm(), n.tensorNormsShared(), n.nonFiniteElements());
         }
     }
 
@@ -315,7 +315,7 @@ public final class Clipper implements AutoCloseable {
         }
         try (Pinned pinned = prepare(grads)) {
             long written = pinned.backend.scale(grads, f);
-            return new ClipReport(Operation.SCALE, name(pinned.backend), null, false, Double.NaN, new double[0], min, f, written, 0,
+            return new ClipReport(Operation.SCALE, name(pinned.backend), null, false, Double.NaN, new double[0], min, f, f.length, written, 0,
                     grads.totalElements(), false);
         }
     }
@@ -382,7 +382,7 @@ public final class Clipper implements AutoCloseable {
         int n = grads.size();
         boolean skip = r.stopped() && clip.nonFinite() == NonFinitePolicy.SKIP;
         ClipReport report = new ClipReport(Operation.CLIP_GLOBAL_NORM, name(b), clip.normType(), true, r.totalNorm(),
-                r.tensorNorms(), r.stopped() ? 1.0 : r.scale(), filled(n, r.stopped() ? 1.0 : r.scale()), r.writtenElements(),
+                r.tensorNorms().clone(), r.stopped() ? 1.0 : r.scale(), null, n, r.writtenElements(),
                 r.nonFiniteElements(), grads.totalElements(), skip);
         if (r.stopped() && clip.nonFinite() == NonFinitePolicy.ERROR) {
             throw new NonFiniteGradientException(problem(clip.normType(), r.totalNorm(), clip.semantics().scale(r.totalNorm(),
@@ -407,7 +407,7 @@ public final class Clipper implements AutoCloseable {
 
     private static ClipReport perTensor(ClipBackend b, GradientSet grads, NormPartials n, Operation op, NormType p,
                                         NonFinitePolicy policy, DoubleUnaryOperator rule) {
-        double[] norms = n.tensorNorms();
+        double[] norms = n.tensorNormsShared(); // read here, then owned by the report like NormPartials: never written
         double[] scales = new double[norms.length];
         double min = scales.length == 0 ? 1.0 : Double.POSITIVE_INFINITY;
         String problem = null;
@@ -425,7 +425,7 @@ public final class Clipper implements AutoCloseable {
                                           double[] tensorNorms, long nonFinite, double scale, double[] scales, NonFinitePolicy policy,
                                           String problem) {
         if (problem != null && policy != NonFinitePolicy.PROPAGATE) {
-            ClipReport report = new ClipReport(op, name(b), p, true, total, tensorNorms, 1.0, filled(grads.size(), 1.0), 0, nonFinite,
+            ClipReport report = new ClipReport(op, name(b), p, true, total, tensorNorms, 1.0, null, grads.size(), 0, nonFinite,
                     grads.totalElements(), policy == NonFinitePolicy.SKIP);
             if (policy == NonFinitePolicy.ERROR) {
                 throw new NonFiniteGradientException(problem + "; nothing was scaled", report);
@@ -433,7 +433,8 @@ public final class Clipper implements AutoCloseable {
             return report;
         }
         long written = b.scale(grads, scales);
-        return new ClipReport(op, name(b), p, true, total, tensorNorms, scale, scales, written, nonFinite, grads.totalElements(), false);
+        return new ClipReport(op, name(b), p, true, total, tensorNorms, scale, scales, scales.length, written, nonFinite,
+                grads.totalElements(), false);
     }
 
     private static String name(ClipBackend b) {

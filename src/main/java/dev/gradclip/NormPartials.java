@@ -48,14 +48,13 @@ public final class NormPartials {
         this.nonFiniteElements = nonFiniteElements;
         int n = tensorSums.length;
         this.tensorNorms = new double[n];
-        double[] lanes = new double[CanonicalFold.LANES];
         if (isGeneral(normType)) {
             double p = normType.p();
             for (int t = 0; t < n; t++) {
                 double m = maxAbs[t];
                 tensorNorms[t] = usable(m) ? m * Math.pow(tensorSums[t], 1.0 / p) : m;
             }
-            double big = CanonicalFold.reduce(maxAbs, 0, n, true, lanes);
+            double big = CanonicalFold.reduce(maxAbs, 0, n, true);
             if (n == 0 || !usable(big)) {
                 totalNorm = n == 0 ? 0.0 : big;
             } else {
@@ -63,11 +62,11 @@ public final class NormPartials {
                 for (int t = 0; t < n; t++) {
                     u[t] = maxAbs[t] == 0.0 ? 0.0 : tensorSums[t] * Math.pow(maxAbs[t] / big, p);
                 }
-                totalNorm = big * Math.pow(CanonicalFold.reduce(u, 0, n, false, lanes), 1.0 / p);
+                totalNorm = big * Math.pow(CanonicalFold.reduce(u, 0, n, false), 1.0 / p);
             }
         } else {
             for (int t = 0; t < n; t++) tensorNorms[t] = normType.normFromSum(tensorSums[t]);
-            totalNorm = normType.normFromSum(n == 0 ? 0.0 : CanonicalFold.reduce(tensorSums, 0, n, normType.isInfinity(), lanes));
+            totalNorm = normType.normFromSum(n == 0 ? 0.0 : CanonicalFold.reduce(tensorSums, 0, n, normType.isInfinity()));
         }
     }
 
@@ -189,6 +188,9 @@ public final class NormPartials {
 
     /** {@return a copy of every tensor norm, in set order} */
     public double[] tensorNorms() { return tensorNorms.clone(); }
+
+    /** The per-tensor norms without a copy, for {@link ClipReport}s (which never write it either). */
+    double[] tensorNormsShared() { return tensorNorms; }
 
     /**
      * {@return {@code ‖(g_0, …, g_{n-1})‖_p}, from the tensor sums by the canonical fold} 0 for an empty set.

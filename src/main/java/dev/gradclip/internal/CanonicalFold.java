@@ -49,6 +49,17 @@ public final class CanonicalFold {
         return (a > b || a != a) ? a : b;
     }
 
+    /** One lane array per thread for {@link #reduce(double[], int, int, boolean)}: 8 KB not allocated per call. */
+    private static final ThreadLocal<double[]> LANES_OF_THREAD = ThreadLocal.withInitial(() -> new double[LANES]);
+
+    /**
+     * {@link #reduce(double[], int, int, boolean, double[])} with this thread's own lane array (reduce never
+     * calls back into user code, so one array per thread is never in use twice).
+     */
+    public static double reduce(double[] values, int from, int count, boolean max) {
+        return reduce(values, from, count, max, LANES_OF_THREAD.get());
+    }
+
     /**
      * {@code reduce(v[from .. from+count))}: value i goes to lane i mod 1,024 in ascending order, then the fold.
      * Used for a tensor's chunk partials and for the total over tensor sums.

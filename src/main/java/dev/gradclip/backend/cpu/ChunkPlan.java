@@ -1,7 +1,9 @@
 package dev.gradclip.backend.cpu;
 
 import dev.gradclip.GradientSet;
+import dev.gradclip.internal.CanonicalFold;
 import java.lang.ref.WeakReference;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The chunk table of a gradient set: every tensor split into chunks of 65,536 elements from its
@@ -20,6 +22,8 @@ final class ChunkPlan {
     final int[] lengthOf;
     /** Chunks of tensor t are {@code [firstChunk[t], firstChunk[t+1])}. */
     final int[] firstChunk;
+    /** Elements of tensor t (what {@code NormPartials.of} reads; never written, like every array here). */
+    final long[] sizes;
 
     private final WeakReference<GradientSet> set;
     /** The last piece cut asked for ({@link ChunkRunner#pieceBounds}), with its thread count. */
@@ -29,6 +33,40 @@ final class ChunkPlan {
     private volatile NativeKernels.Layout nativeLayout;
 
     private record Pieces(int threads, int[] bounds) {}
+
+    /**
+     * The working arrays of one norm pass over this plan's set: chunk partials, tensor sums and the fold's
+     * lanes. {@code NormPartials.of} copies what it keeps, so the arrays can serve the next call instead of
+     * becoming garbage (for 10,000 tensors ~170 KB a call; in a JVM whose heap is not yet touched every
+     * fresh page costs a fault, bench/NOTES.md item 21). Every slot is written by each pass before it is read.
+     */
+    static final class NormScratch {
+        final double[] partial;
+        final double[] tensorSums;
+        final double[] lanes = new double[CanonicalFold.LANES];
+
+        NormScratch(int chunks, int tensors) {
+            partial = new double[chunks];
+            tensorSums = new double[tensors];
+        }
+    }
+
+    /** The scratch not lent out at the moment (null while a call holds it, or before the first). */
+    private final AtomicReference<NormScratch> spareScratch = new AtomicReference<>();
+
+    /**
+     * {@return this plan's norm scratch for one call, or a new one while another call holds it} Give it back
+     * with {@link #returnNormScratch} once nothing reads it any more.
+     */
+    NormScratch borrowNormScratch() {
+        NormScratch s = spareScratch.getAndSet(null);
+        return s != null ? s : new NormScratch(chunkCount, sizes.length);
+    }
+
+    /** Keeps {@code s} (borrowed from this plan) for the next call. */
+    void returnNormScratch(NormScratch s) {
+        spareScratch.set(s);
+    }
 
     ChunkPlan(GradientSet set) {
         this.set = new WeakReference<>(set);
@@ -43,8 +81,12 @@ final class ChunkPlan {
             }
         }
         firstChunk[n] = (int) chunks;
+        sizes = new long[n];
         long total = 0;
-        for (int t = 0; t < n; t++) total += set.get(t).size();
+        for (int t = 0; t < n; t++) {
+            sizes[t] = set.get(t).size();
+            total += sizes[t];
+        }
         elements = total;
         chunkCount = (int) chunks;
         tensorOf = new int[chunkCount];

@@ -208,17 +208,22 @@ public final class CpuBackend implements ClipBackend {
     @Override
     public NormPartials norms(GradientSet set, NormType p) {
         ChunkPlan plan = planOf(set);
-        int n = set.size();
-        long[] sizes = new long[n];
-        for (int t = 0; t < n; t++) sizes[t] = set.get(t).size();
         if (!isGeneral(p)) {
-            Pass pass = pass(set, plan, p, null);
-            return NormPartials.of(p, pass.partial, sizes, pass.tensorSums, null, pass.nonFinite);
+            // the plan's scratch arrays: NormPartials.of copies them, so they serve the next call too
+            ChunkPlan.NormScratch s = plan.borrowNormScratch();
+            try {
+                long nonFinite = pass(set, plan, p, null, s);
+                return NormPartials.of(p, s.partial, plan.sizes, s.tensorSums, null, nonFinite);
+            } finally {
+                plan.returnNormScratch(s);
+            }
         }
         // general p (docs/canonical-reduction.md): m_t = max|x| by the p = inf pass, then the terms (|x|/m_t)^p
-        Pass max = pass(set, plan, NormType.INF, null);
-        Pass terms = pass(set, plan, p, max.tensorSums);
-        return NormPartials.of(p, terms.partial, sizes, terms.tensorSums, max.tensorSums, max.nonFinite);
+        ChunkPlan.NormScratch max = new ChunkPlan.NormScratch(plan.chunkCount, set.size());
+        long maxNonFinite = pass(set, plan, NormType.INF, null, max);
+        ChunkPlan.NormScratch terms = new ChunkPlan.NormScratch(plan.chunkCount, set.size());
+        pass(set, plan, p, max.tensorSums, terms);
+        return NormPartials.of(p, terms.partial, plan.sizes, terms.tensorSums, max.tensorSums, maxNonFinite);
     }
 
     @Override
@@ -261,16 +266,14 @@ public final class CpuBackend implements ClipBackend {
 
     // ================================================================ norms in the canonical order
 
-    private record Pass(double[] partial, double[] tensorSums, long nonFinite) {
-    }
-
     /**
-     * One norm pass: chunk partials, tensor sums, non-finite count. For a general p, {@code divisors[t]}
-     * is m_t: a tensor whose m_t is 0, NaN or inf has +0.0 partials; the others sum (|x|/m_t)^p (in Java:
-     * pow differs between libraries, and the JDK's is the reference).
+     * One norm pass: writes every chunk partial to {@code into.partial} and every tensor sum to
+     * {@code into.tensorSums}, and returns the non-finite count. For a general p, {@code divisors[t]} is m_t:
+     * a tensor whose m_t is 0, NaN or inf has +0.0 partials; the others sum (|x|/m_t)^p (in Java: pow
+     * differs between libraries, and the JDK's is the reference).
      */
-    private Pass pass(GradientSet set, ChunkPlan plan, NormType p, double[] divisors) {
-        double[] partial = new double[plan.chunkCount];
+    private long pass(GradientSet set, ChunkPlan plan, NormType p, double[] divisors, ChunkPlan.NormScratch into) {
+        double[] partial = into.partial;
         AtomicLong nonFinite = new AtomicLong();
         NativeKernels.Table table = divisors == null ? nativeTable(set, plan) : null;
         int kind = p.isInfinity() ? NativeKernels.KIND_INF : p.p() == 1.0 ? NativeKernels.KIND_L1 : NativeKernels.KIND_L2;
@@ -302,12 +305,11 @@ public final class CpuBackend implements ClipBackend {
             nonFinite.addAndGet(nf);
         });
         boolean max = p.isInfinity();
-        double[] lanes = new double[CanonicalFold.LANES];
-        double[] tensorSums = new double[set.size()];
-        for (int t = 0; t < set.size(); t++) {
+        double[] tensorSums = into.tensorSums;
+        for (int t = 0; t < tensorSums.length; t++) {
             int first = plan.firstChunk[t];
-            tensorSums[t] = CanonicalFold.reduce(partial, first, plan.firstChunk[t + 1] - first, max, lanes);
+            tensorSums[t] = CanonicalFold.reduce(partial, first, plan.firstChunk[t + 1] - first, max, into.lanes);
         }
-        return new Pass(partial, tensorSums, nonFinite.get());
+        return nonFinite.get();
     }
 }
