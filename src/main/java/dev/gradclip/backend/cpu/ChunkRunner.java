@@ -14,7 +14,8 @@ import java.util.concurrent.locks.LockSupport;
  * holds about {@code 1/(2 * threads)} of the elements not yet in a piece, down to
  * {@value #MIN_PIECE_ELEMENTS} elements), and the threads (the caller and {@code threads - 1} pool threads)
  * claim the pieces in order from a shared counter until none is left. So a thread that starts late (waking
- * a parked pool thread costs 0.2–3 ms on a VM) or runs slower (a busy sibling core) takes fewer pieces
+ * a parked pool thread took ~0.1 ms at the median and up to a few ms on the development VM, bench/NOTES.md
+ * item 21) or runs slower (a busy sibling core) takes fewer pieces
  * instead of making the others wait, and the threads finish within one small piece of each other: equal
  * pieces of 1/16 of a 1 GiB tensor left one thread alone for half a piece on average (~1.4 ms of a 22 ms
  * clamp, bench/NOTES.md item 8). Sets under {@value #PARALLEL_THRESHOLD} elements run on the calling
@@ -51,8 +52,8 @@ final class ChunkRunner {
      * threads; {@code task} may run several times on one thread. Returns, or throws the first failure,
      * only once no thread is running a piece: a failure stops further pieces from running, and an
      * {@link Error} is rethrown as itself. The caller waits for the last piece of another thread by
-     * spinning up to {@value #SPIN_NANOS} ns, then parking: waking a parked thread cost 0.3–3 ms on the
-     * development VM, more than the shrinking pieces leave to wait for. An interrupt does not cut the wait
+     * spinning up to {@value #SPIN_NANOS} ns, then parking: waking a parked thread took ~0.1 ms at the median
+     * and up to a few ms on the development VM, more than the shrinking pieces leave to wait for. An interrupt does not cut the wait
      * short (the pieces still running write the caller's gradients); it stays set on return.
      */
     void run(ChunkPlan plan, RangeTask task) {
