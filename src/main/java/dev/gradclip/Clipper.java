@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.function.DoubleUnaryOperator;
 import org.bytedeco.javacpp.Pointer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The entry point: clips gradient sets in place on one backend and reports what it did.
@@ -592,22 +593,27 @@ public final class Clipper implements AutoCloseable {
 
     /** The guards pinned for one operation, and the backend that runs it ({@link ClipBackend#forSet}). */
     private static final class Pinned implements AutoCloseable {
-        private final MemoryGuard[] guards;
+        private final int capacity;
+        /** Made at the first guard: a set of heap arrays has none, and a call should not leave garbage. */
+        private MemoryGuard @Nullable [] guards;
         private final ClipBackend backend;
         private int count;
 
         Pinned(int capacity, ClipBackend backend) {
-            guards = new MemoryGuard[capacity];
+            this.capacity = capacity;
             this.backend = backend;
         }
 
         void add(MemoryGuard g) {
+            if (guards == null) guards = new MemoryGuard[capacity];
             guards[count++] = g;
         }
 
         @Override
         public void close() {
-            while (count > 0) guards[--count].unpin();
+            MemoryGuard[] g = guards;
+            if (g == null) return;
+            while (count > 0) g[--count].unpin();
         }
     }
 

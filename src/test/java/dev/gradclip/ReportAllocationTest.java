@@ -122,12 +122,17 @@ class ReportAllocationTest {
     }
 
     /**
-     * Bytes the calling thread allocates per call over 10,000 NativeBuffer tensors (the other threads'
-     * share is small: a piece's {@code long[3]}). Before item 21: norms 88, the global clip 89, clip by
-     * value 20 bytes per tensor; after: 31, 40 and 4.
+     * Bytes the calling thread allocates per call over 10,000 tensors, as NativeBuffers and as heap arrays
+     * (the other threads' share is small: a piece's {@code long[3]}). Before item 21: norms 88–92, the global
+     * clip 89–92, clip by value 20–24 bytes per tensor; after: 31, 40 and 4.
      */
     @Test
     void manySmallTensorsCostFewBytesEachPerCall() {
+        manySmall(true);
+        manySmall(false);
+    }
+
+    private static void manySmall(boolean offHeap) {
         java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         if (!(mx instanceof com.sun.management.ThreadMXBean hotspot) || !hotspot.isThreadAllocatedMemorySupported()) {
             throw new AssertionError("this JVM cannot count allocated bytes per thread (HotSpot can): " + mx.getClass());
@@ -138,9 +143,13 @@ class ReportAllocationTest {
         try (Clipper cpu = Clipper.create(Backend.CPU)) {
             List<Tensor> ts = new ArrayList<>();
             for (int t = 0; t < n; t++) {
-                NativeBuffer b = NativeBuffer.allocate(DType.FLOAT32, 100);
-                buffers.add(b);
-                ts.add(b.tensor());
+                if (offHeap) {
+                    NativeBuffer b = NativeBuffer.allocate(DType.FLOAT32, 100);
+                    buffers.add(b);
+                    ts.add(b.tensor());
+                } else {
+                    ts.add(Tensor.of(random(t, 100)));
+                }
             }
             GradientSet set = GradientSet.of(ts);
             ClipOperation[] ops = {new ClipOperation.Norms(NormType.L2, NonFinitePolicy.PROPAGATE),
@@ -151,7 +160,7 @@ class ReportAllocationTest {
                 long before = hotspot.getCurrentThreadAllocatedBytes();
                 for (int k = 0; k < 20; k++) cpu.apply(set, ops[o]);
                 double perTensor = (hotspot.getCurrentThreadAllocatedBytes() - before) / 20.0 / n;
-                assertTrue(perTensor <= limits[o], ops[o] + ": " + perTensor + " bytes per tensor per call, limit " + limits[o]);
+                assertTrue(perTensor <= limits[o], (offHeap ? "NativeBuffer " : "heap ") + ops[o] + ": " + perTensor + " bytes per tensor per call, limit " + limits[o]);
             }
         } finally {
             for (NativeBuffer b : buffers) b.close();
