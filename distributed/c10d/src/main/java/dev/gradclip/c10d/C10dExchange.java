@@ -136,11 +136,12 @@ public final class C10dExchange implements ExchangeConnection {
     /** Gloo all-gather of equally long int64 vectors: rank r's words at [r·n, (r+1)·n). */
     private long[] gatherFixed(long[] words) {
         int n = words.length;
-        Tensor in = torch.zeros(n).to(torch.ScalarType.Long);
-        Tensor out = torch.zeros((long) n * worldSize).to(torch.ScalarType.Long);
+        Tensor in = longZeros(n);
+        Tensor out = longZeros((long) n * worldSize);
+        Work work = null;
         try {
             new LongPointer(in.data_ptr()).capacity(n).put(words);
-            Work work = group._allgather_base(out, in);
+            work = group._allgather_base(out, in);
             if (!work._wait(new Milliseconds(timeout.toMillis()))) {
                 throw new ExchangeException("the c10d all-gather timed out on rank " + rank + " after " + timeout.toMillis() + " ms");
             }
@@ -148,8 +149,20 @@ public final class C10dExchange implements ExchangeConnection {
             new LongPointer(out.data_ptr()).capacity(result.length).get(result);
             return result;
         } finally {
+            // every native object of the call is released here, while the group is alive, not by the GC later
+            if (work != null) work.close();
             in.close();
             out.close();
+        }
+    }
+
+    /** A new int64 tensor of {@code n} zeros (the float tensor it is converted from is released at once). */
+    private static Tensor longZeros(long n) {
+        Tensor f = torch.zeros(n);
+        try {
+            return f.to(torch.ScalarType.Long);
+        } finally {
+            f.close();
         }
     }
 
