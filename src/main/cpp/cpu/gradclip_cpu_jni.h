@@ -5,7 +5,7 @@
  * One call runs one pass over a range of chunks of a tensor table given as parallel Java arrays
  * (Object[] arrays, long[] addrs, long[] counts, int[] dtypes; tensor t of the table is a heap array
  * arrays[t] starting at element addrs[t], or, when arrays[t] is null, off-heap memory at address
- * addrs[t]). Heap arrays are used in place, without copies: every array of the range is pinned with
+ * addrs[t]; a null `arrays` means every tensor is off-heap). Heap arrays are used in place, without copies: every array of the range is pinned with
  * GetPrimitiveArrayCritical for the duration of the pass (no other JNI call happens inside that
  * region), off-heap memory is used at its address. Only the range's slice of the tables is read
  * (Get<Type>ArrayRegion), so a call costs O(tensors in the range), never O(table).
@@ -79,7 +79,7 @@ static inline jint gccpu_jni_run(JNIEnv* env, jclass, jobject arrays, jobject ad
   using namespace gccpu_jni;
   if (op < GCCPU_JNI_NORMS || op > GCCPU_JNI_SCALE) return GCCPU_ERR_INVALID_ARGUMENT;
   if (t0 < 0 || t1 < t0 || first < 0 || nchunks < 0 || outOff < 0) return GCCPU_ERR_INVALID_ARGUMENT;
-  if (!length_at_least(env, arrays, t1) || !length_at_least(env, addrs, t1) || !length_at_least(env, counts, t1) ||
+  if ((arrays != nullptr && !length_at_least(env, arrays, t1)) || !length_at_least(env, addrs, t1) || !length_at_least(env, counts, t1) ||
       !length_at_least(env, dtypes, t1) || !length_at_least(env, outL, 3))
     return GCCPU_ERR_INVALID_ARGUMENT;
   if (op == GCCPU_JNI_NORMS && !length_at_least(env, outD, static_cast<jlong>(outOff) + nchunks)) return GCCPU_ERR_INVALID_ARGUMENT;
@@ -122,6 +122,7 @@ static inline jint gccpu_jni_run(JNIEnv* env, jclass, jobject arrays, jobject ad
   for (jint i = 0; i < n && rc == GCCPU_OK; ++i) {
     const jint dt = s.dtype[i];
     if (dt < GCCPU_F32 || dt > GCCPU_BF16 || s.count[i] < 0) { rc = GCCPU_ERR_INVALID_ARGUMENT; break; }
+    if (arrays == nullptr) continue;  // every tensor off-heap: no JNI call per tensor
     jobject a = env->GetObjectArrayElement(static_cast<jobjectArray>(arrays), t0 + i);
     if (a == nullptr) continue;  // off-heap: addr is the address of element 0
     jclass want = array_class(env, dt);

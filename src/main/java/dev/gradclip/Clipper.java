@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.function.DoubleUnaryOperator;
 import org.bytedeco.javacpp.Pointer;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The entry point: clips gradient sets in place on one backend and reports what it did.
@@ -571,17 +570,9 @@ public final class Clipper implements AutoCloseable {
     private Pinned prepare(GradientSet grads) {
         if (closed) throw new IllegalStateException("Clipper is closed");
         Objects.requireNonNull(grads, "gradient set is null");
-        Pinned pinned = new Pinned(grads.size(), backend.forSet(grads));
+        Pinned pinned = new Pinned(grads, backend.forSet(grads));
         try {
-            for (int i = 0; i < grads.size(); i++) {
-                MemoryGuard g = Tensor.guardOf(grads.get(i));
-                if (g == null) continue;
-                if (!g.pin()) {
-                    String what = grads.get(i) instanceof Tensor.Device ? "device buffer" : "NativeBuffer";
-                    throw new IllegalStateException("tensor " + i + ": tensor view of a closed " + what);
-                }
-                pinned.add(g);
-            }
+            pinned.pinAll();
             grads.checkAccessible();
             pinned.backend.checkSupported(grads);
         } catch (RuntimeException e) {
@@ -591,29 +582,48 @@ public final class Clipper implements AutoCloseable {
         return pinned;
     }
 
-    /** The guards pinned for one operation, and the backend that runs it ({@link ClipBackend#forSet}). */
+    /**
+     * The guards pinned for one operation, and the backend that runs it ({@link ClipBackend#forSet}). The
+     * guards are found again from the set when unpinning, so a call keeps no array of them; a run of views
+     * into one buffer (a flat gradient buffer) pins it once.
+     */
     private static final class Pinned implements AutoCloseable {
-        private final int capacity;
-        /** Made at the first guard: a set of heap arrays has none, and a call should not leave garbage. */
-        private MemoryGuard @Nullable [] guards;
+        private final GradientSet grads;
         private final ClipBackend backend;
-        private int count;
+        /** Tensors [0, end) have been pinned (or need no pin). */
+        private int end;
 
-        Pinned(int capacity, ClipBackend backend) {
-            this.capacity = capacity;
+        Pinned(GradientSet grads, ClipBackend backend) {
+            this.grads = grads;
             this.backend = backend;
         }
 
-        void add(MemoryGuard g) {
-            if (guards == null) guards = new MemoryGuard[capacity];
-            guards[count++] = g;
+        void pinAll() {
+            MemoryGuard last = null;
+            for (int i = 0; i < grads.size(); i++) {
+                MemoryGuard g = Tensor.guardOf(grads.get(i));
+                if (g != null && g != last) {
+                    if (!g.pin()) {
+                        String what = grads.get(i) instanceof Tensor.Device ? "device buffer" : "NativeBuffer";
+                        throw new IllegalStateException("tensor " + i + ": tensor view of a closed " + what);
+                    }
+                    last = g;
+                }
+                end = i + 1;
+            }
         }
 
         @Override
         public void close() {
-            MemoryGuard[] g = guards;
-            if (g == null) return;
-            while (count > 0) g[--count].unpin();
+            MemoryGuard last = null;
+            for (int i = 0; i < end; i++) {
+                MemoryGuard g = Tensor.guardOf(grads.get(i));
+                if (g != null && g != last) {
+                    g.unpin();
+                    last = g;
+                }
+            }
+            end = 0;
         }
     }
 

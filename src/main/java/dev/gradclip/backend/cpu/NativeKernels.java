@@ -4,6 +4,7 @@ import dev.gradclip.DType;
 import dev.gradclip.GradientSet;
 import dev.gradclip.Tensor;
 import dev.gradclip.internal.HalfFloats;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The native path of the CPU backend's chunk passes: {@code libgradclip-cpu} (AVX-512, AVX2 + F16C or
@@ -112,8 +113,8 @@ final class NativeKernels {
         final boolean usable;
         /** The table indices of the heap-array tensors, ascending. */
         final int[] heapTensors;
-        /** The arrays of a set with no heap tensor: all null, never written, shared by every pass. */
-        final Object[] noArrays;
+        /** True when the set has no heap tensor: its passes give the glue no array table at all. */
+        final boolean offHeapOnly;
 
         Layout(GradientSet set) {
             int n = set.size();
@@ -145,7 +146,7 @@ final class NativeKernels {
             }
             usable = ok;
             heapTensors = java.util.Arrays.copyOf(heap, heapCount);
-            noArrays = heapCount == 0 ? new Object[n] : null;
+            offHeapOnly = heapCount == 0;
         }
     }
 
@@ -155,7 +156,8 @@ final class NativeKernels {
      * set's gradients reachable.
      */
     static final class Table {
-        final Object[] arrays;
+        /** Null when every tensor is off-heap (the glue then makes no JNI call per tensor to find arrays). */
+        final Object @Nullable [] arrays;
         final long[] addrs;
         final long[] counts;
         final int[] dtypes;
@@ -165,8 +167,8 @@ final class NativeKernels {
             addrs = layout.addrs;
             counts = layout.counts;
             dtypes = layout.dtypes;
-            if (layout.noArrays != null) {
-                arrays = layout.noArrays;
+            if (layout.offHeapOnly) {
+                arrays = null;
                 return;
             }
             arrays = new Object[set.size()];
@@ -196,9 +198,11 @@ final class NativeKernels {
      * loads here are independent, so the CPU overlaps their misses and the glue finds the headers cached.
      */
     private static void touchHeaders(Table table, int t0, int t1) {
+        Object[] arrays = table.arrays;
+        if (arrays == null) return;
         int acc = 0;
         for (int t = t0; t < t1; t++) {
-            Object a = table.arrays[t];
+            Object a = arrays[t];
             if (a instanceof float[] f) acc += f.length;
             else if (a instanceof short[] h) acc += h.length;
             else if (a instanceof double[] d) acc += d.length;

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.gradclip.DType;
+import dev.gradclip.NativeBuffer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -44,6 +46,22 @@ class NativeCpuLibraryTest {
     }
 
     @Test
+    void anOffHeapTableNeedsNoArrays() {
+        try (NativeBuffer nb = NativeBuffer.allocate(DType.FLOAT32, 4)) {
+            nb.copyFrom(0, new float[] {3, 4, 5, -7});
+            double[] partial = new double[1];
+            long[] out = new long[3];
+            assertEquals(0, run(null, new long[] {nb.address()}, new long[] {2}, new int[] {0}, 0, 1, 0, 1,
+                    NativeCpuLibrary.OP_NORMS, null, partial, 0, out));
+            assertEquals(25.0, partial[0]);
+            assertEquals(0, run(null, new long[] {nb.address()}, new long[] {4}, new int[] {0}, 0, 1, 0, 1,
+                    NativeCpuLibrary.OP_CLAMP, NativeKernels.bounds(-6, 6), null, 0, out));
+            assertArrayEquals(new long[] {1, 0, 1}, out);
+            assertEquals(-6.0f, nb.getFloat(3));
+        }
+    }
+
+    @Test
     void badTablesAreRefusedAndChangeNothing() {
         float[] a = {5, -5, 7, -7};
         float[] copy = a.clone();
@@ -77,6 +95,12 @@ class NativeCpuLibraryTest {
         // off-heap: a null address, a misaligned one
         assertEquals(INVALID, run(new Object[1], new long[] {0}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
         assertEquals(INVALID, run(new Object[1], new long[] {4097}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        // no array table (an off-heap set): the same checks of addresses, counts and storage types
+        assertEquals(INVALID, run(null, new long[] {0}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        assertEquals(INVALID, run(null, new long[] {4097}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        assertEquals(INVALID, run(null, new long[] {4096}, new long[] {-1}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        assertEquals(INVALID, run(null, new long[] {4096}, new long[] {4}, new int[] {7}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        assertEquals(INVALID, run(null, new long[] {4096}, new long[] {4}, new int[] {0}, 0, 2, 0, 1, clamp, bounds, null, 0, out));
         assertArrayEquals(copy, a);
         assertArrayEquals(new long[3], out);
         // and the same table, correct, does clamp

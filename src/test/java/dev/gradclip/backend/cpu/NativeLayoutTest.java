@@ -40,7 +40,7 @@ class NativeLayoutTest {
             assertArrayEquals(new int[] {0, 0, 1, 3, 0}, l.dtypes);
             assertArrayEquals(new long[] {2, nb.address() + 16, 0, 1, 0}, l.addrs);
             assertArrayEquals(new int[] {0, 2, 3, 4}, l.heapTensors);
-            assertNull(l.noArrays);
+            assertFalse(l.offHeapOnly);
 
             NativeKernels.Table t = new NativeKernels.Table(set, l);
             assertSame(f, t.arrays[0]);
@@ -54,16 +54,14 @@ class NativeLayoutTest {
     }
 
     @Test
-    void anOffHeapSetSharesOneEmptyArrayTable() {
+    void anOffHeapSetPassesNoArrayTable() {
         try (NativeBuffer a = NativeBuffer.allocate(DType.FLOAT16, 8); NativeBuffer b = NativeBuffer.allocate(DType.FLOAT64, 3)) {
             GradientSet set = GradientSet.of(List.of(a.tensor(), b.tensor()));
             NativeKernels.Layout l = new ChunkPlan(set).nativeLayout(set);
             assertTrue(l.usable);
             assertEquals(0, l.heapTensors.length);
-            assertEquals(2, l.noArrays.length);
-            assertSame(l.noArrays, new NativeKernels.Table(set, l).arrays);
-            assertNull(l.noArrays[0]);
-            assertNull(l.noArrays[1]);
+            assertTrue(l.offHeapOnly);
+            assertNull(new NativeKernels.Table(set, l).arrays, "the glue is given no array table to walk");
         }
     }
 
