@@ -572,8 +572,7 @@ public final class Clipper implements AutoCloseable {
         Objects.requireNonNull(grads, "gradient set is null");
         Pinned pinned = new Pinned(grads, backend.forSet(grads));
         try {
-            pinned.pinAll();
-            grads.checkAccessible();
+            pinned.pinAndCheckAll();
             pinned.backend.checkSupported(grads);
         } catch (RuntimeException e) {
             pinned.close();
@@ -598,18 +597,29 @@ public final class Clipper implements AutoCloseable {
             this.backend = backend;
         }
 
-        void pinAll() {
+        /**
+         * Pins every tensor's buffer and checks that its memory is accessible ({@link Tensor#checkAccessible}),
+         * in one walk over the set.
+         */
+        void pinAndCheckAll() {
+            if (grads.heapOnly()) return; // Java arrays have no guard and are always accessible
             MemoryGuard last = null;
             for (int i = 0; i < grads.size(); i++) {
-                MemoryGuard g = Tensor.guardOf(grads.get(i));
+                Tensor t = grads.get(i);
+                MemoryGuard g = Tensor.guardOf(t);
                 if (g != null && g != last) {
                     if (!g.pin()) {
-                        String what = grads.get(i) instanceof Tensor.Device ? "device buffer" : "NativeBuffer";
+                        String what = t instanceof Tensor.Device ? "device buffer" : "NativeBuffer";
                         throw new IllegalStateException("tensor " + i + ": tensor view of a closed " + what);
                     }
                     last = g;
                 }
                 end = i + 1;
+                try {
+                    t.checkAccessible();
+                } catch (IllegalStateException e) {
+                    throw new IllegalStateException("tensor " + i + ": " + e.getMessage(), e);
+                }
             }
         }
 

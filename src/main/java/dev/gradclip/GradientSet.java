@@ -19,14 +19,19 @@ public final class GradientSet {
 
     private final List<Tensor> tensors;
     private final long totalElements;
+    /** Every view is of a Java array: nothing can be closed, so there is nothing to check or pin. */
+    private final boolean heapOnly;
 
     private GradientSet(List<Tensor> tensors) {
         this.tensors = tensors;
         long total = 0;
+        boolean heap = true;
         for (Tensor t : tensors) {
             total = Math.addExact(total, t.size());
+            heap &= !(t instanceof Tensor.OffHeap || t instanceof Tensor.Device);
         }
         this.totalElements = total;
+        this.heapOnly = heap;
     }
 
     /**
@@ -93,6 +98,7 @@ public final class GradientSet {
      * @throws IllegalStateException naming the first tensor whose memory was closed or freed
      */
     public void checkAccessible() {
+        if (heapOnly) return; // a Java array view is always accessible
         for (int i = 0; i < tensors.size(); i++) {
             try {
                 tensors.get(i).checkAccessible();
@@ -101,6 +107,9 @@ public final class GradientSet {
             }
         }
     }
+
+    /** Whether every view is of a Java array (no view of memory that can be closed or freed). */
+    boolean heapOnly() { return heapOnly; }
 
     // ------------------------------------------------------------------ overlap
 
