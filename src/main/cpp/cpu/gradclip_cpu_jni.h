@@ -5,7 +5,8 @@
  * One call runs one pass over a range of chunks of a tensor table given as parallel Java arrays
  * (Object[] arrays, long[] addrs, long[] counts, int[] dtypes; tensor t of the table is a heap array
  * arrays[t] starting at element addrs[t], or, when arrays[t] is null, off-heap memory at address
- * addrs[t]; a null `arrays` means every tensor is off-heap). Heap arrays are used in place, without copies: every array of the range is pinned with
+ * addrs[t]; a null `arrays` means every tensor is off-heap). Heap arrays are used in place, without
+ * copies: every array of the range is pinned with
  * GetPrimitiveArrayCritical for the duration of the pass (no other JNI call happens inside that
  * region), off-heap memory is used at its address. Only the range's slice of the tables is read
  * (Get<Type>ArrayRegion), so a call costs O(tensors in the range), never O(table).

@@ -572,7 +572,8 @@ public final class Clipper implements AutoCloseable {
         Objects.requireNonNull(grads, "gradient set is null");
         Pinned pinned = new Pinned(grads, backend.forSet(grads));
         try {
-            pinned.pinAndCheckAll();
+            pinned.pinAll();
+            grads.checkAccessible();
             pinned.backend.checkSupported(grads);
         } catch (RuntimeException e) {
             pinned.close();
@@ -597,29 +598,20 @@ public final class Clipper implements AutoCloseable {
             this.backend = backend;
         }
 
-        /**
-         * Pins every tensor's buffer and checks that its memory is accessible ({@link Tensor#checkAccessible}),
-         * in one walk over the set.
-         */
-        void pinAndCheckAll() {
-            if (grads.heapOnly()) return; // Java arrays have no guard and are always accessible
+        /** Pins every tensor's buffer (a run of views of one buffer once). */
+        void pinAll() {
+            if (grads.heapOnly()) return; // Java arrays have no guard
             MemoryGuard last = null;
             for (int i = 0; i < grads.size(); i++) {
-                Tensor t = grads.get(i);
-                MemoryGuard g = Tensor.guardOf(t);
+                MemoryGuard g = Tensor.guardOf(grads.get(i));
                 if (g != null && g != last) {
                     if (!g.pin()) {
-                        String what = t instanceof Tensor.Device ? "device buffer" : "NativeBuffer";
+                        String what = grads.get(i) instanceof Tensor.Device ? "device buffer" : "NativeBuffer";
                         throw new IllegalStateException("tensor " + i + ": tensor view of a closed " + what);
                     }
                     last = g;
                 }
                 end = i + 1;
-                try {
-                    t.checkAccessible();
-                } catch (IllegalStateException e) {
-                    throw new IllegalStateException("tensor " + i + ": " + e.getMessage(), e);
-                }
             }
         }
 
