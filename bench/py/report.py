@@ -110,11 +110,13 @@ def main():
     floor = {}
     floor_runs = []
     floor_cpu = []   # (foreign CPU %, which floor run): the floor is a measurement too
+    floor_restores = set()  # who restored the floor's buffer before each pass (absent: all threads, before item 25)
     for path in sorted(glob.glob(os.path.join(a.run_dir, "floor-*.json"))):
         with open(path) as f:
             doc = json.load(f)
         tag = os.path.basename(path)[6:-5]
         floor_cpu.append(((doc.get("cpu") or {}).get("foreign_cpu_pct"), "floor " + tag))
+        floor_restores.add(doc.get("restore", "all threads"))
         for s in doc["sizes"]:
             floor_runs.append(dict(s, run=tag, threads=doc["threads"]))
             b = floor.setdefault(s["bytes"], {"read_gbps": 0, "copy_gbps": 0, "scale_gbps": 0})
@@ -249,7 +251,8 @@ def main():
                     "per_fork_1min": {"min": min(loads) if loads else None, "max": max(loads) if loads else None}},
            "foreign_cpu": quiet, "quotable": quiet["quotable"],
            "timing": plan.get("timing"), "failures": fails,
-           "floor": {str(k): v for k, v in sorted(floor.items())}, "floor_runs": floor_runs,
+           "floor": {str(k): v for k, v in sorted(floor.items())}, "floor_restore": sorted(floor_restores),
+           "floor_runs": floor_runs,
            "bytes_model": "per element: value 8 B, norms 4 B, global clip 12 B clipping / 4 B not; fp16/bf16 half",
            "targets": [{"target": t, "measured": m, "verdict": v} for t, m, v in targets],
            "records": records, "forks": forks}
@@ -332,7 +335,8 @@ def main():
                  (" (median of ≥ %d passes and ≥ %s s per kernel, best of the runs)" % (fl["min_passes"], fl["min_s"]))
                  if fl else ""))
     L.append("")
-    L.append("## Native floor (STREAM-style, C++/OpenMP, best of 1 thread and all threads)")
+    L.append("## Native floor (STREAM-style, C++/OpenMP, best of 1 thread and all threads; the buffer restored "
+             "by %s before every pass)" % (" or ".join(sorted(floor_restores)) or "?"))
     L.append("")
     L.append("| bytes | read GB/s | copy GB/s | scale in place GB/s |")
     L.append("|---:|---:|---:|---:|")

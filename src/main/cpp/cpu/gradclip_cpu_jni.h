@@ -5,7 +5,9 @@
  * One call runs one pass over a range of chunks of a tensor table given as parallel Java arrays
  * (Object[] arrays, long[] addrs, long[] counts, int[] dtypes; tensor t of the table is a heap array
  * arrays[t] starting at element addrs[t], or, when arrays[t] is null, off-heap memory at address
- * addrs[t]; a null `arrays` means every tensor is off-heap). Heap arrays are used in place, without
+ * addrs[t]; a null `arrays` means every tensor is off-heap). `arrays` may be a float[][], short[][] or
+ * double[][] when every heap tensor has that storage class: the JVM then guarantees each element's type,
+ * which saves an IsInstanceOf per tensor (a JNI call, ~20 ns: bench/NOTES.md item 26). Heap arrays are used in place, without
  * copies: every array of the range is pinned with
  * GetPrimitiveArrayCritical for the duration of the pass (no other JNI call happens inside that
  * region), off-heap memory is used at its address. Only the range's slice of the tables is read
@@ -58,6 +60,37 @@ inline jclass array_class(JNIEnv* env, jint dtype) {
     *slot = global;  // a benign race: every thread stores an equivalent global reference
   }
   return *slot;
+}
+
+// The table class of heap arrays all of one storage class ([[F, [[D, [[S), looked up once.
+inline jclass table_class(JNIEnv* env, jint dtype) {
+  static jclass f = nullptr, d = nullptr, s = nullptr;
+  jclass* slot = dtype == GCCPU_F32 ? &f : dtype == GCCPU_F64 ? &d : &s;
+  if (*slot == nullptr) {
+    jclass local = env->FindClass(dtype == GCCPU_F32 ? "[[F" : dtype == GCCPU_F64 ? "[[D" : "[[S");
+    if (local == nullptr) return nullptr;
+    jclass global = static_cast<jclass>(env->NewGlobalRef(local));
+    env->DeleteLocalRef(local);
+    *slot = global;  // a benign race, as in array_class
+  }
+  return *slot;
+}
+
+// The storage class every element of `arrays` has by its Java type (GCCPU_F32 for a float[][], GCCPU_F64
+// for a double[][], GCCPU_F16 for a short[][], which holds fp16 and bf16 alike), or -1 for an Object[]:
+// the JVM's array store check guarantees every non-null element of a float[][] is a float[], so a typed
+// table needs one type check per call instead of one per tensor.
+inline jint typed_table(JNIEnv* env, jobject arrays) {
+  const jint kinds[3] = {GCCPU_F32, GCCPU_F16, GCCPU_F64};
+  for (jint k : kinds) {
+    jclass c = table_class(env, k);
+    if (c != nullptr && env->IsInstanceOf(arrays, c)) return k;
+  }
+  return -1;
+}
+
+inline bool same_storage(jint table, jint dtype) {
+  return table == GCCPU_F16 ? (dtype == GCCPU_F16 || dtype == GCCPU_BF16) : dtype == table;
 }
 
 inline bool length_at_least(JNIEnv* env, jobject array, jlong n) {
@@ -120,14 +153,19 @@ static inline jint gccpu_jni_run(JNIEnv* env, jclass, jobject arrays, jobject ad
   if (env->PushLocalFrame(n + 4) != 0) return GCCPU_JNI_ERR_OUT_OF_MEMORY;
   // every check and every JNI call that is not a critical one happens before the first pin
   jint rc = GCCPU_OK;
+  const jint typed = arrays != nullptr && n > 0 ? typed_table(env, arrays) : -1;
   for (jint i = 0; i < n && rc == GCCPU_OK; ++i) {
     const jint dt = s.dtype[i];
     if (dt < GCCPU_F32 || dt > GCCPU_BF16 || s.count[i] < 0) { rc = GCCPU_ERR_INVALID_ARGUMENT; break; }
     if (arrays == nullptr) continue;  // every tensor off-heap: no JNI call per tensor
     jobject a = env->GetObjectArrayElement(static_cast<jobjectArray>(arrays), t0 + i);
     if (a == nullptr) continue;  // off-heap: addr is the address of element 0
-    jclass want = array_class(env, dt);
-    if (want == nullptr || !env->IsInstanceOf(a, want)) { rc = GCCPU_ERR_INVALID_ARGUMENT; break; }
+    if (typed >= 0) {
+      if (!same_storage(typed, dt)) { rc = GCCPU_ERR_INVALID_ARGUMENT; break; }
+    } else {
+      jclass want = array_class(env, dt);
+      if (want == nullptr || !env->IsInstanceOf(a, want)) { rc = GCCPU_ERR_INVALID_ARGUMENT; break; }
+    }
     const jlong len = env->GetArrayLength(static_cast<jarray>(a));
     if (s.addr[i] < 0 || s.addr[i] > len || s.count[i] > len - s.addr[i]) { rc = GCCPU_ERR_INVALID_ARGUMENT; break; }
     s.refs[i] = a;

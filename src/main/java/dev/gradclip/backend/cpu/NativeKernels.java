@@ -115,6 +115,12 @@ final class NativeKernels {
         final int[] heapTensors;
         /** True when the set has no heap tensor: its passes give the glue no array table at all. */
         final boolean offHeapOnly;
+        /**
+         * The one array class of every heap tensor ({@code float[].class}, {@code short[].class} or
+         * {@code double[].class}), or null when they mix classes or there are none: a pass's table is then a
+         * {@code float[][]} (...), whose element type the glue checks once instead of once per tensor.
+         */
+        final @Nullable Class<?> heapArrayClass;
 
         Layout(GradientSet set) {
             int n = set.size();
@@ -124,29 +130,38 @@ final class NativeKernels {
             int[] heap = new int[n];
             int heapCount = 0;
             boolean ok = true;
+            Class<?> heapClass = null;
+            boolean mixed = false;
             for (int t = 0; t < n; t++) {
                 Tensor x = set.get(t);
                 counts[t] = x.size();
                 dtypes[t] = code(x.dtype());
+                Class<?> c = null;
                 if (x instanceof Tensor.HeapFloats a) {
                     addrs[t] = a.offset();
-                    heap[heapCount++] = t;
+                    c = float[].class;
                 } else if (x instanceof Tensor.HeapDoubles a) {
                     addrs[t] = a.offset();
-                    heap[heapCount++] = t;
+                    c = double[].class;
                 } else if (x instanceof Tensor.HeapShorts a) {
                     addrs[t] = a.offset();
-                    heap[heapCount++] = t;
+                    c = short[].class;
                 } else if (x instanceof Tensor.OffHeap o) {
                     addrs[t] = o.address();
                     if (x.size() > 0 && (o.address() == 0 || o.address() % x.dtype().byteSize() != 0)) ok = false;
                 } else {
                     ok = false; // device memory never reaches the CPU backend (checkSupported)
                 }
+                if (c != null) {
+                    heap[heapCount++] = t;
+                    if (heapClass == null) heapClass = c;
+                    else if (heapClass != c) mixed = true;
+                }
             }
             usable = ok;
             heapTensors = java.util.Arrays.copyOf(heap, heapCount);
             offHeapOnly = heapCount == 0;
+            heapArrayClass = mixed ? null : heapClass;
         }
     }
 
@@ -156,7 +171,11 @@ final class NativeKernels {
      * set's gradients reachable.
      */
     static final class Table {
-        /** Null when every tensor is off-heap (the glue then makes no JNI call per tensor to find arrays). */
+        /**
+         * Null when every tensor is off-heap (the glue then makes no JNI call per tensor to find arrays); a
+         * {@code float[][]}, {@code short[][]} or {@code double[][]} when every heap tensor has that class
+         * ({@link Layout#heapArrayClass}), else an {@code Object[]}.
+         */
         final Object @Nullable [] arrays;
         final long[] addrs;
         final long[] counts;
@@ -171,7 +190,10 @@ final class NativeKernels {
                 arrays = null;
                 return;
             }
-            arrays = new Object[set.size()];
+            int n = set.size();
+            Class<?> c = layout.heapArrayClass;
+            arrays = c == float[].class ? new float[n][] : c == short[].class ? new short[n][]
+                    : c == double[].class ? new double[n][] : new Object[n];
             for (int t : layout.heapTensors) {
                 Tensor x = set.get(t);
                 if (x instanceof Tensor.HeapFloats a) arrays[t] = a.array();

@@ -108,4 +108,46 @@ class NativeCpuLibraryTest {
         assertArrayEquals(new float[] {1, -1, 1, -1}, a);
         assertArrayEquals(new long[] {4, 0, 1}, out);
     }
+
+    @Test
+    void typedTablesAreCheckedAgainstTheirElementType() {
+        float[] a = {5, -5, 7, -7};
+        short[] h = {0x4500, (short) 0xc500}; // fp16 5, -5
+        double[] bounds = NativeKernels.bounds(-1, 1);
+        long[] out = new long[3];
+        int clamp = NativeCpuLibrary.OP_CLAMP;
+        // a float[][] whose tensor claims fp64, fp16 or bf16 storage; a short[][] whose tensor claims fp32 or fp64
+        for (int dt : new int[] {1, 2, 3}) {
+            assertEquals(INVALID, run(new float[][] {a}, new long[] {0}, new long[] {4}, new int[] {dt}, 0, 1, 0, 1, clamp, bounds,
+                    null, 0, out));
+        }
+        for (int dt : new int[] {0, 1}) {
+            assertEquals(INVALID, run(new short[][] {h}, new long[] {0}, new long[] {2}, new int[] {dt}, 0, 1, 0, 1, clamp, bounds,
+                    null, 0, out));
+        }
+        // past the end of a typed table's array
+        assertEquals(INVALID, run(new float[][] {a}, new long[] {1}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
+        assertArrayEquals(new float[] {5, -5, 7, -7}, a);
+        assertArrayEquals(new short[] {0x4500, (short) 0xc500}, h);
+        assertArrayEquals(new long[3], out);
+        // and typed tables that are right, with an off-heap tensor (null) among the arrays
+        try (NativeBuffer nb = NativeBuffer.allocate(DType.FLOAT32, 2)) {
+            nb.copyFrom(0, new float[] {3, -3});
+            assertEquals(0, run(new float[][] {a, null}, new long[] {0, nb.address()}, new long[] {4, 2}, new int[] {0, 0}, 0, 2, 0, 2,
+                    clamp, bounds, null, 0, out));
+            assertArrayEquals(new float[] {1, -1, 1, -1}, a);
+            assertEquals(1.0f, nb.getFloat(0));
+            assertArrayEquals(new long[] {6, 0, 2}, out);
+        }
+        for (int dt : new int[] {2, 3}) {
+            short[] x = h.clone();
+            long[] o = new long[3];
+            assertEquals(0, run(new short[][] {x}, new long[] {0}, new long[] {2}, new int[] {dt}, 0, 1, 0, 1, clamp, bounds, null, 0, o));
+            assertEquals(2, o[0], "both elements lie outside [-1, 1] as fp16 and as bf16 bits");
+        }
+        double[] d = {-4, 0.5};
+        assertEquals(0, run(new double[][] {d}, new long[] {0}, new long[] {2}, new int[] {1}, 0, 1, 0, 1, clamp, bounds, null, 0,
+                new long[3]));
+        assertArrayEquals(new double[] {-1, 0.5}, d);
+    }
 }

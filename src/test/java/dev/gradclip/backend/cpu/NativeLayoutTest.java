@@ -50,7 +50,29 @@ class NativeLayoutTest {
             assertNotNull(t.arrays[4]);
             assertSame(l.addrs, t.addrs);
             assertNotSame(t.arrays, new NativeKernels.Table(set, l).arrays, "the arrays are gathered per pass");
+            assertNull(l.heapArrayClass, "float[], double[] and short[] tensors mixed");
+            assertSame(Object[].class, t.arrays.getClass());
         }
+    }
+
+    @Test
+    void heapArraysOfOneClassMakeATypedTable() {
+        try (NativeBuffer nb = NativeBuffer.allocate(DType.FLOAT32, 16)) {
+            GradientSet floats = GradientSet.of(List.of(Tensor.of(new float[3]), nb.tensor(), Tensor.of(new float[5], 1, 2)));
+            NativeKernels.Layout l = new ChunkPlan(floats).nativeLayout(floats);
+            assertSame(float[].class, l.heapArrayClass);
+            NativeKernels.Table t = new NativeKernels.Table(floats, l);
+            assertSame(float[][].class, t.arrays.getClass());
+            assertNull(t.arrays[1], "off-heap memory is passed by address");
+        }
+        // fp16 and bf16 share short[] storage: one short[][] table
+        GradientSet halves = GradientSet.of(List.of(Tensor.of(new short[4], DType.FLOAT16), Tensor.of(new short[4], DType.BFLOAT16)));
+        NativeKernels.Layout h = new ChunkPlan(halves).nativeLayout(halves);
+        assertSame(short[].class, h.heapArrayClass);
+        assertSame(short[][].class, new NativeKernels.Table(halves, h).arrays.getClass());
+        GradientSet doubles = GradientSet.of(List.of(Tensor.of(new double[2])));
+        NativeKernels.Layout d = new ChunkPlan(doubles).nativeLayout(doubles);
+        assertSame(double[][].class, new NativeKernels.Table(doubles, d).arrays.getClass());
     }
 
     @Test
