@@ -48,32 +48,29 @@ inline Scratch& scratch() {
 
 inline int elem_size(jint dtype) { return dtype == GCCPU_F64 ? 8 : dtype == GCCPU_F32 ? 4 : 2; }
 
-// The primitive array class each dtype needs ([F, [D, [S), looked up once.
-inline jclass array_class(JNIEnv* env, jint dtype) {
-  static jclass f = nullptr, d = nullptr, s = nullptr;
-  jclass* slot = dtype == GCCPU_F32 ? &f : dtype == GCCPU_F64 ? &d : &s;
+// A class looked up once by name and kept as a global reference in *slot (a benign race: every thread
+// stores an equivalent global reference).
+inline jclass cached_class(JNIEnv* env, const char* name, jclass* slot) {
   if (*slot == nullptr) {
-    jclass local = env->FindClass(dtype == GCCPU_F32 ? "[F" : dtype == GCCPU_F64 ? "[D" : "[S");
+    jclass local = env->FindClass(name);
     if (local == nullptr) return nullptr;
     jclass global = static_cast<jclass>(env->NewGlobalRef(local));
     env->DeleteLocalRef(local);
-    *slot = global;  // a benign race: every thread stores an equivalent global reference
+    *slot = global;
   }
   return *slot;
 }
 
-// The table class of heap arrays all of one storage class ([[F, [[D, [[S), looked up once.
+// The primitive array class each dtype needs ([F, [D, [S).
+inline jclass array_class(JNIEnv* env, jint dtype) {
+  static jclass f = nullptr, d = nullptr, s = nullptr;
+  return dtype == GCCPU_F32 ? cached_class(env, "[F", &f) : dtype == GCCPU_F64 ? cached_class(env, "[D", &d) : cached_class(env, "[S", &s);
+}
+
+// The table class of heap arrays all of one storage class ([[F, [[D, [[S).
 inline jclass table_class(JNIEnv* env, jint dtype) {
   static jclass f = nullptr, d = nullptr, s = nullptr;
-  jclass* slot = dtype == GCCPU_F32 ? &f : dtype == GCCPU_F64 ? &d : &s;
-  if (*slot == nullptr) {
-    jclass local = env->FindClass(dtype == GCCPU_F32 ? "[[F" : dtype == GCCPU_F64 ? "[[D" : "[[S");
-    if (local == nullptr) return nullptr;
-    jclass global = static_cast<jclass>(env->NewGlobalRef(local));
-    env->DeleteLocalRef(local);
-    *slot = global;  // a benign race, as in array_class
-  }
-  return *slot;
+  return dtype == GCCPU_F32 ? cached_class(env, "[[F", &f) : dtype == GCCPU_F64 ? cached_class(env, "[[D", &d) : cached_class(env, "[[S", &s);
 }
 
 // The storage class every element of `arrays` has by its Java type (GCCPU_F32 for a float[][], GCCPU_F64
