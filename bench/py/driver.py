@@ -240,7 +240,11 @@ def _run_child(cmd, env, cwd, stdout, timeout):
 
 def plan(a, shape_sets, jvms):
     """Shape set after shape set (each set's dataset cache lives only while its forks run); within a
-    set, every fork's first repetition before any second one."""
+    set, every fork's first repetition before any second one. Within a set, each repetition runs the
+    dtypes in turn, and each dtype's block (every gradclip configuration, then the peers) runs forwards in
+    odd repetitions and backwards in even ones (A B ... B A): a drift of the host's speed that is linear
+    over the block then moves every implementation's mean position, and so the median of its two forks,
+    by the same amount, instead of favouring whoever runs first (bench/NOTES.md item 29)."""
     jobs = []
     dtypes = a.dtypes.split(",")
     for shapes in shape_sets:
@@ -248,21 +252,23 @@ def plan(a, shape_sets, jvms):
         n, nt = sum(sz), len(sz)
         for fork in range(1, a.forks + 1):
             for dtype in dtypes:
+                block = []
                 for jvm in jvms:
                     layouts = a.layouts.split(",") if dtype == "fp32" else a.half_layouts.split(",")
                     for layout in layouts:
                         if a.quick and (layout != "heap" and jvm != "jdk17"):
                             continue    # quick: the off-heap layouts on plain JDK 17 only
-                        jobs.append(Job("gradclip", jvm, layout, shapes, dtype, fork, n, nt))
+                        block.append(Job("gradclip", jvm, layout, shapes, dtype, fork, n, nt))
                 peer_ok = not (a.quick and fork > 1)   # quick: the peers run once, gradclip twice
                 if a.torch and peer_ok:
-                    jobs.append(Job("pytorch", "python", "torch", shapes, dtype, fork, n, nt))
+                    block.append(Job("pytorch", "python", "torch", shapes, dtype, fork, n, nt))
                 if a.libtorch and peer_ok:
-                    jobs.append(Job("libtorch", "jdk17", "torch", shapes, dtype, fork, n, nt))
+                    block.append(Job("libtorch", "jdk17", "torch", shapes, dtype, fork, n, nt))
                 if dtype == "fp32" and a.naive and peer_ok:
-                    jobs.append(Job("naive", "jdk17", "heap", shapes, dtype, fork, n, nt))
+                    block.append(Job("naive", "jdk17", "heap", shapes, dtype, fork, n, nt))
                 if dtype == "fp32" and a.nd4j and peer_ok:
-                    jobs.append(Job("nd4j", "jdk17", "nd4j", shapes, dtype, fork, n, nt))
+                    block.append(Job("nd4j", "jdk17", "nd4j", shapes, dtype, fork, n, nt))
+                jobs.extend(block if fork % 2 == 1 else reversed(block))
     return jobs
 
 
@@ -314,9 +320,35 @@ def check_estimate(run_dir):
     return 0
 
 
+def check_plan(shapes_dir):
+    """bench/run --self-test: every fork is planned once; within a set, every first repetition comes
+    before any second; and each (set, dtype) block of the second repetition is the first one's reverse."""
+    a = argparse.Namespace(dtypes="fp32,bf16", forks=2, layouts="heap,native,direct", half_layouts="heap,native",
+                           quick=False, torch=True, libtorch=True, naive=True, nd4j=True, shapes_dir=shapes_dir)
+    sets = ["imdb-lstm", "resnet50"]
+    jobs = plan(a, sets, ["jdk17", "jdk25"])
+    keys = [j.key for j in jobs]
+    # per dtype and repetition: 2 JVMs x the layouts, PyTorch, libtorch, and fp32's naive loop and ND4J
+    expected = len(sets) * a.forks * ((2 * 3 + 4) + (2 * 2 + 2))
+    if len(keys) != len(set(keys)) or len(keys) != expected:
+        sys.exit("plan: %d forks, %d distinct, %d expected" % (len(keys), len(set(keys)), expected))
+    for s_ in sets:
+        forks = [j.fork for j in jobs if j.shapes == s_]
+        if forks != sorted(forks):
+            sys.exit("plan: %s runs a second repetition before a first one" % s_)
+        for d in a.dtypes.split(","):
+            def order(fork):
+                return [(j.impl, j.jvm, j.layout) for j in jobs if j.shapes == s_ and j.dtype == d and j.fork == fork]
+            if order(2) != order(1)[::-1]:
+                sys.exit("plan: %s %s: the second repetition is not the first one backwards" % (s_, d))
+    print("plan self-test: %d forks over %d sets, each second repetition the first one backwards" % (len(keys), len(sets)))
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--check-estimate":
         return check_estimate(sys.argv[2])
+    if len(sys.argv) == 3 and sys.argv[1] == "--check-plan":
+        return check_plan(sys.argv[2])
     # SIGTERM/SIGHUP raise SystemExit, so that run_child stops the running fork before the driver exits
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
