@@ -260,8 +260,9 @@ void run_case(std::mt19937_64& r, const std::vector<int64_t>& sizes, int dt, int
       std::normal_distribution<double> g;
       double lo = -std::fabs(g(r)), hi = std::fabs(g(r));
       if (values == 1) { lo *= 1e4; hi *= 1e4; }
-      if (r() % 5 == 0) hi = 0.0;
-      if (r() % 7 == 0) lo = -0.0;
+      // zero bounds of either sign (the rule compares as reals: -0.0 and +0.0 are equal, never clipped)
+      if (r() % 5 == 0) hi = r() % 2 ? -0.0 : 0.0;
+      if (r() % 7 == 0) lo = r() % 2 ? 0.0 : -0.0;
       gccpu_bounds B{lo, hi, static_cast<float>(lo), static_cast<float>(hi), ref_f2h(static_cast<float>(lo)), ref_f2h(static_cast<float>(hi)),
                      ref_f2b(static_cast<float>(lo)), ref_f2b(static_cast<float>(hi))};
       std::vector<Buf> bufs = base, want = base;
@@ -285,13 +286,17 @@ void run_case(std::mt19937_64& r, const std::vector<int64_t>& sizes, int dt, int
       std::vector<Buf> bufs = base, want = base;
       std::vector<double> s(bufs.size());
       for (auto& v : s) {
-        switch (r() % 8) {
+        switch (r() % 10) {
           case 0: v = 1.0; break;
           case 1: v = NAN; break;
           case 2: v = 0.0; break;
           case 3: v = 1e-40; break;   // subnormal as fp32: the fp64 path
           case 4: v = 1e39; break;    // inf as fp32: the fp64 path
           case 5: v = 1.0 + 1e-12; break;  // rounds to 1.0f: not written for fp32/16, written for fp64
+          case 6: v = 1.5; break;  // x * 1.5 is exact in fp32 and ties in fp16/bf16 for every odd x: RNE, both ways
+          case 7:  // NaN scales that are not the positive canonical NaN: the product must still be the canonical one
+            v = bitsd(r() % 2 ? 0xfff8000000000000ull : 0x7fffffffffffffffull);
+            break;
           default: v = std::ldexp(static_cast<double>(r() % 1000000) + 1.0, -20); break;
         }
       }
