@@ -3,9 +3,10 @@
  * dev.gradclip.backend.cpu.NativeCpuLibrary (not into libgradclip-cpu, which stays a plain C library).
  *
  * One call runs one pass over a range of chunks of a tensor table given as parallel Java arrays
- * (Object[] arrays, long[] addrs, long[] counts, int[] dtypes; tensor t of the table is a heap array
- * arrays[t] starting at element addrs[t], or, when arrays[t] is null, off-heap memory at address
- * addrs[t]; a null `arrays` means every tensor is off-heap). `arrays` may be a float[][], short[][] or
+ * (Object[] arrays, long[] addrs, long[] counts, int[] dtypes, int[] lengths; tensor t of the table is a
+ * heap array arrays[t] of lengths[t] elements, starting at element addrs[t], or, when arrays[t] is null,
+ * off-heap memory at address addrs[t]; a null `arrays` means every tensor is off-heap, and `lengths` may
+ * then be null too). `arrays` may be a float[][], short[][] or
  * double[][] when every heap tensor has that storage class: the JVM then guarantees each element's type,
  * which saves an IsInstanceOf per tensor (a JNI call, ~20 ns: bench/NOTES.md item 26). Heap arrays are used in place, without
  * copies: every array of the range is pinned with
@@ -13,8 +14,11 @@
  * region), off-heap memory is used at its address. Only the range's slice of the tables is read
  * (Get<Type>ArrayRegion), so a call costs O(tensors in the range), never O(table).
  *
- * Every index, length and array type is checked against the Java arrays before any native memory is
- * touched; a bad table gives GCCPU_ERR_INVALID_ARGUMENT and changes nothing.
+ * Every index, length and array type is checked before any native memory is touched; a bad table gives
+ * GCCPU_ERR_INVALID_ARGUMENT and changes nothing. A heap tensor's view is checked against lengths[t], the
+ * array's length as the caller read it from the array (NativeKernels.Layout, once per set), not by
+ * GetArrayLength: that was one JNI call, a thread-state transition, per heap tensor (~25 ns; bench/NOTES.md
+ * item 33), and it made the glue read every array's header inside the serialized calls.
  */
 #ifndef GRADCLIP_CPU_JNI_H
 #define GRADCLIP_CPU_JNI_H
@@ -34,7 +38,7 @@ namespace gccpu_jni {
 
 struct Scratch {
   std::vector<jlong> addr, count;
-  std::vector<jint> dtype;
+  std::vector<jint> dtype, length;
   std::vector<jobject> refs;
   std::vector<void*> pinned;
   std::vector<gccpu_tensor> table;
@@ -104,13 +108,13 @@ inline bool length_at_least(JNIEnv* env, jobject array, jlong n) {
  * table index. outD: NORMS: partial of range chunk c goes to outD[outOff + c]. outL: long[3], added to:
  * NORMS/COUNT {non-finite, 0, 0}; CLAMP {clipped, non-finite, chunks written}; SCALE {elements written, 0, 0}.
  */
-static inline jint gccpu_jni_run(JNIEnv* env, jclass, jobject arrays, jobject addrs, jobject counts, jobject dtypes, jint t0,
-                                 jint t1, jlong first, jlong nchunks, jint op, jint kind, jobject params, jobject outD,
+static inline jint gccpu_jni_run(JNIEnv* env, jclass, jobject arrays, jobject addrs, jobject counts, jobject dtypes,
+                                 jobject lengths, jint t0, jint t1, jlong first, jlong nchunks, jint op, jint kind, jobject params, jobject outD,
                                  jint outOff, jobject outL) {
   using namespace gccpu_jni;
   if (op < GCCPU_JNI_NORMS || op > GCCPU_JNI_SCALE) return GCCPU_ERR_INVALID_ARGUMENT;
   if (t0 < 0 || t1 < t0 || first < 0 || nchunks < 0 || outOff < 0) return GCCPU_ERR_INVALID_ARGUMENT;
-  if ((arrays != nullptr && !length_at_least(env, arrays, t1)) || !length_at_least(env, addrs, t1) || !length_at_least(env, counts, t1) ||
+  if ((arrays != nullptr && (!length_at_least(env, arrays, t1) || !length_at_least(env, lengths, t1))) || !length_at_least(env, addrs, t1) || !length_at_least(env, counts, t1) ||
       !length_at_least(env, dtypes, t1) || !length_at_least(env, outL, 3))
     return GCCPU_ERR_INVALID_ARGUMENT;
   if (op == GCCPU_JNI_NORMS && !length_at_least(env, outD, static_cast<jlong>(outOff) + nchunks)) return GCCPU_ERR_INVALID_ARGUMENT;
@@ -121,6 +125,7 @@ static inline jint gccpu_jni_run(JNIEnv* env, jclass, jobject arrays, jobject ad
   s.addr.resize(n);
   s.count.resize(n);
   s.dtype.resize(n);
+  s.length.resize(n);
   s.refs.assign(n, nullptr);
   s.pinned.assign(n, nullptr);
   s.table.resize(n);
@@ -128,6 +133,7 @@ static inline jint gccpu_jni_run(JNIEnv* env, jclass, jobject arrays, jobject ad
     env->GetLongArrayRegion(static_cast<jlongArray>(addrs), t0, n, s.addr.data());
     env->GetLongArrayRegion(static_cast<jlongArray>(counts), t0, n, s.count.data());
     env->GetIntArrayRegion(static_cast<jintArray>(dtypes), t0, n, s.dtype.data());
+    if (arrays != nullptr) env->GetIntArrayRegion(static_cast<jintArray>(lengths), t0, n, s.length.data());
   }
   gccpu_bounds bounds{};
   if (op == GCCPU_JNI_CLAMP) {
@@ -163,7 +169,7 @@ static inline jint gccpu_jni_run(JNIEnv* env, jclass, jobject arrays, jobject ad
       jclass want = array_class(env, dt);
       if (want == nullptr || !env->IsInstanceOf(a, want)) { rc = GCCPU_ERR_INVALID_ARGUMENT; break; }
     }
-    const jlong len = env->GetArrayLength(static_cast<jarray>(a));
+    const jlong len = s.length[i];
     if (s.addr[i] < 0 || s.addr[i] > len || s.count[i] > len - s.addr[i]) { rc = GCCPU_ERR_INVALID_ARGUMENT; break; }
     s.refs[i] = a;
   }

@@ -21,17 +21,46 @@ public final class GradientSet {
     private final long totalElements;
     /** Every view is of a Java array: nothing can be closed, so there is nothing to check or pin. */
     private final boolean heapOnly;
+    /** No view is of CUDA device memory. */
+    private final boolean hostOnly;
+    /**
+     * The guard of each run of consecutive views owned by one gradclip buffer (a flat gradient buffer's views
+     * make one run), in set order; {@link #guardTensor}[k] is the first view of run k. What an operation pins.
+     */
+    private final MemoryGuard[] guards;
+    private final int[] guardTensor;
+    /**
+     * The off-heap and device views owned by no gradclip buffer (JavaCPP pointers, memory by address): their
+     * {@link Tensor#checkAccessible()} has more to check than a guard. The others' is their guard's state.
+     */
+    private final int[] unguardedChecks;
 
     private GradientSet(List<Tensor> tensors) {
         this.tensors = tensors;
         long total = 0;
         boolean heap = true;
-        for (Tensor t : tensors) {
+        boolean host = true;
+        List<MemoryGuard> runs = new ArrayList<>();
+        List<Integer> runStart = new ArrayList<>();
+        List<Integer> checks = new ArrayList<>();
+        for (int i = 0; i < tensors.size(); i++) {
+            Tensor t = tensors.get(i);
             total = Math.addExact(total, t.size());
             heap &= !(t instanceof Tensor.OffHeap || t instanceof Tensor.Device);
+            host &= !(t instanceof Tensor.Device);
+            MemoryGuard g = Tensor.guardOf(t);
+            if (g != null && (runs.isEmpty() || runs.get(runs.size() - 1) != g)) {
+                runs.add(g);
+                runStart.add(i);
+            }
+            if (g == null && (t instanceof Tensor.OffHeap || t instanceof Tensor.Device)) checks.add(i);
         }
         this.totalElements = total;
         this.heapOnly = heap;
+        this.hostOnly = host;
+        this.guards = runs.toArray(new MemoryGuard[0]);
+        this.guardTensor = runStart.stream().mapToInt(Integer::intValue).toArray();
+        this.unguardedChecks = checks.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /**
@@ -93,6 +122,12 @@ public final class GradientSet {
     public long totalElements() { return totalElements; }
 
     /**
+     * {@return whether every view is of host memory (Java arrays or off-heap memory), none of CUDA device
+     * memory} Known from construction: a backend that reads host memory only checks a set in O(1).
+     */
+    public boolean inHostMemory() { return hostOnly; }
+
+    /**
      * Checks every view with {@link Tensor#checkAccessible()}.
      *
      * @throws IllegalStateException naming the first tensor whose memory was closed or freed
@@ -110,6 +145,15 @@ public final class GradientSet {
 
     /** Whether every view is of a Java array (no view of memory that can be closed or freed). */
     boolean heapOnly() { return heapOnly; }
+
+    /** The guards an operation pins, one per run of views of one buffer, in set order. Not to be written. */
+    MemoryGuard[] guards() { return guards; }
+
+    /** {@return the index of the first view of guard run {@code k}} */
+    int guardTensor(int k) { return guardTensor[k]; }
+
+    /** The indices of the views whose memory can be freed without a guard (checked per operation). Not to be written. */
+    int[] unguardedChecks() { return unguardedChecks; }
 
     // ------------------------------------------------------------------ overlap
 

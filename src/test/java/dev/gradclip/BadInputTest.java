@@ -2,6 +2,7 @@ package dev.gradclip;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -105,6 +106,8 @@ class BadInputTest {
     @Test
     void deviceTensorsOnTheCpuBackend() {
         GradientSet set = GradientSet.of(Tensor.of(a), Tensor.onDevice(0x7f0000001000L, 4, DType.FLOAT32));
+        assertFalse(set.inHostMemory());
+        assertTrue(GradientSet.of(Tensor.of(a)).inHostMemory() && GradientSet.empty().inHostMemory());
         fails(IllegalArgumentException.class, "tensor 1 lives in CUDA device memory", () -> clipper.clipByGlobalNorm(set, NormClip.of(1e-3)));
     }
 

@@ -105,6 +105,51 @@ class LifecycleTest {
         }
     }
 
+    /**
+     * The set lists its guards once (one per run of views of one buffer): an operation pins each run once and
+     * releases every pin it took, whether it finishes or stops at a closed buffer or a freed pointer. A pin
+     * left behind would make the buffer's close wait forever.
+     */
+    @Test
+    void everyPinIsReleasedWhateverStopsTheOperation() throws Exception {
+        NativeBuffer a = NativeBuffer.allocate(DType.FLOAT32, 30);
+        NativeBuffer b = NativeBuffer.allocate(DType.FLOAT32, 10);
+        org.bytedeco.javacpp.FloatPointer p = new org.bytedeco.javacpp.FloatPointer(10);
+        float[] heap = new float[10];
+        for (int i = 0; i < 30; i++) a.putFloat(i, 4f);
+        for (int i = 0; i < 10; i++) {
+            b.putFloat(i, 4f);
+            p.put(i, 4f);
+            heap[i] = 4f;
+        }
+        // a's views in two runs (0-1 and 5), b one run (3); the pointer and the array have no guard
+        GradientSet set = GradientSet.of(a.tensor(0, 10), a.tensor(10, 10), Tensor.of(heap), b.tensor(), Tensor.of(p, DType.FLOAT32),
+                a.tensor(20, 10));
+        assertTrue(set.inHostMemory());
+        try (Clipper c = Clipper.create(Backend.CPU)) {
+            assertEquals(60, c.clipByValue(set, ValueClip.symmetric(2)).clippedElements());
+            c.norms(set, NormType.L2);
+            c.clipByGlobalNorm(set, NormClip.of(1.0));
+            p.deallocate();
+            IllegalStateException freed = assertThrows(IllegalStateException.class, () -> c.norms(set, NormType.L2));
+            assertEquals("tensor 4: tensor view of a JavaCPP pointer that was deallocated", freed.getMessage());
+            closeWithin(b, "b, after the pointer stopped an operation");
+            IllegalStateException closed = assertThrows(IllegalStateException.class, () -> c.clipByValue(set, ValueClip.symmetric(0.1)));
+            assertEquals("tensor 3: tensor view of a closed NativeBuffer", closed.getMessage());
+            assertTrue(a.getFloat(0) > 0.1f, "nothing was clipped by the operation that stopped");
+            closeWithin(a, "a, after a closed buffer stopped an operation");
+        }
+    }
+
+    private static void closeWithin(NativeBuffer buffer, String what) throws InterruptedException {
+        Thread closer = new Thread(buffer::close, "close " + what);
+        closer.setDaemon(true); // a close that never returns must not keep the test JVM alive
+        closer.start();
+        closer.join(10_000);
+        assertFalse(closer.isAlive(), what + ": the close waited for a pin nobody holds");
+        assertFalse(buffer.isOpen());
+    }
+
     // ------------------------------------------------------------------ device allocation sizes
 
     @Test

@@ -24,8 +24,13 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class ChunkRunner {
     static final int PARALLEL_THRESHOLD = 1 << 20;
-    /** The smallest piece the cut makes while more than that is left (4 MiB of fp32, ~40 µs of a clamp). */
-    static final long MIN_PIECE_ELEMENTS = 1L << 20;
+    /**
+     * The smallest piece the cut makes while more than that is left: 1 MiB of fp32, ~10 µs of a clamp over
+     * one large tensor, ~60 µs over 256 small ones, whose per-tensor cost the element count does not show.
+     * At 2^20 elements the last pieces of many-small (10,000 tensors of 1,000 elements) held 1,000 tensors
+     * each, ~0.25 ms, and one thread finished alone for up to one of them (bench/NOTES.md item 33).
+     */
+    static final long MIN_PIECE_ELEMENTS = 1L << 18;
 
     private static final ThreadLocal<ChunkAccess.Scratch> SCRATCH = ThreadLocal.withInitial(ChunkAccess.Scratch::new);
     private static volatile ExecutorService pool;

@@ -118,6 +118,7 @@ public final class CpuBackend implements ClipBackend {
 
     @Override
     public void checkSupported(GradientSet set) {
+        if (set.inHostMemory()) return; // known from construction: no walk over the tensors per call
         for (int i = 0; i < set.size(); i++) {
             if (set.get(i) instanceof Tensor.Device) {
                 throw new IllegalArgumentException("tensor " + i + " lives in CUDA device memory; the CPU backend reads host memory only");

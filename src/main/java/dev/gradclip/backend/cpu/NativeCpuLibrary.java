@@ -33,7 +33,7 @@ public final class NativeCpuLibrary {
 
     /** One pass over a range of chunks; see gradclip_cpu_jni.h for every argument. */
     static native int gccpu_jni_run(@Raw(withEnv = true) Object arrays, @Raw Object addrs, @Raw Object counts,
-                                    @Raw Object dtypes, int t0, int t1, long first, long nchunks, int op, int kind,
+                                    @Raw Object dtypes, @Raw Object lengths, int t0, int t1, long first, long nchunks, int op, int kind,
                                     @Raw Object params, @Raw Object outD, int outOff, @Raw Object outL);
 
     static native int gccpu_isa();

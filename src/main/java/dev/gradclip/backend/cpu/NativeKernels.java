@@ -110,6 +110,12 @@ final class NativeKernels {
         final long[] addrs;
         final long[] counts;
         final int[] dtypes;
+        /**
+         * The length of each heap tensor's array (0 for the others), read from the array: the glue checks each
+         * view against it instead of asking the JVM, a JNI call per tensor (bench/NOTES.md item 33). A set's
+         * views never change their array, and an array never its length, so it is read once per set.
+         */
+        final int[] lengths;
         final boolean usable;
         /** The table indices of the heap-array tensors, ascending. */
         final int[] heapTensors;
@@ -127,6 +133,7 @@ final class NativeKernels {
             addrs = new long[n];
             counts = new long[n];
             dtypes = new int[n];
+            lengths = new int[n];
             int[] heap = new int[n];
             int heapCount = 0;
             boolean ok = true;
@@ -139,12 +146,15 @@ final class NativeKernels {
                 Class<?> c = null;
                 if (x instanceof Tensor.HeapFloats a) {
                     addrs[t] = a.offset();
+                    lengths[t] = a.array().length;
                     c = float[].class;
                 } else if (x instanceof Tensor.HeapDoubles a) {
                     addrs[t] = a.offset();
+                    lengths[t] = a.array().length;
                     c = double[].class;
                 } else if (x instanceof Tensor.HeapShorts a) {
                     addrs[t] = a.offset();
+                    lengths[t] = a.array().length;
                     c = short[].class;
                 } else if (x instanceof Tensor.OffHeap o) {
                     addrs[t] = o.address();
@@ -177,6 +187,8 @@ final class NativeKernels {
          * ({@link Layout#heapArrayClass}), else an {@code Object[]}.
          */
         final Object @Nullable [] arrays;
+        /** {@link Layout#lengths}, or null with {@link #arrays}. */
+        final int @Nullable [] lengths;
         final long[] addrs;
         final long[] counts;
         final int[] dtypes;
@@ -188,12 +200,14 @@ final class NativeKernels {
             dtypes = layout.dtypes;
             if (layout.offHeapOnly) {
                 arrays = null;
+                lengths = null;
                 return;
             }
             int n = set.size();
             Class<?> c = layout.heapArrayClass;
             arrays = c == float[].class ? new float[n][] : c == short[].class ? new short[n][]
                     : c == double[].class ? new double[n][] : new Object[n];
+            lengths = layout.lengths;
             for (int t : layout.heapTensors) {
                 Tensor x = set.get(t);
                 if (x instanceof Tensor.HeapFloats a) arrays[t] = a.array();
@@ -214,10 +228,11 @@ final class NativeKernels {
 
     /**
      * Reads the length of every heap array of tensors {@code [t0, t1)} before the JNI call that pins them.
-     * The glue pins a call's arrays one after another before running the kernel, and every JNI call is a
-     * thread-state transition that serializes memory accesses, so each array header not in cache was a
-     * full memory latency (~75 ns a tensor: 0.75 ms per pass for 10,000 small tensors, half the pass). The
-     * loads here are independent, so the CPU overlaps their misses and the glue finds the headers cached.
+     * The glue pins a call's arrays one after another before running the kernel; HotSpot's
+     * GetPrimitiveArrayCritical reads each array's header (its class), and every JNI call is a thread-state
+     * transition that serializes memory accesses, so each header not in cache was a full memory latency
+     * (~75 ns a tensor: 0.75 ms per pass for 10,000 small tensors, half the pass). The loads here are
+     * independent, so the CPU overlaps their misses and the glue finds the headers cached.
      */
     private static void touchHeaders(Table table, int t0, int t1) {
         Object[] arrays = table.arrays;
@@ -250,7 +265,7 @@ final class NativeKernels {
             int t1 = plan.tensorOf[end - 1] + 1;
             if (t1 - t0 > 1) touchHeaders(table, t0, t1);
             long first = plan.startOf[c] / ChunkPlan.CHUNK;
-            int rc = NativeCpuLibrary.gccpu_jni_run(table.arrays, table.addrs, table.counts, table.dtypes, t0, t1, first,
+            int rc = NativeCpuLibrary.gccpu_jni_run(table.arrays, table.addrs, table.counts, table.dtypes, table.lengths, t0, t1, first,
                     end - c, op, kind, params, partials, c, out);
             if (rc != NativeCpuLibrary.OK) {
                 throw new IllegalStateException("libgradclip-cpu pass " + op + " failed with status " + rc

@@ -10,8 +10,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The JNI layer of libgradclip-cpu checks every index, length and array type against the Java arrays
- * before native code touches memory: bad tables are refused with status 1 and change nothing.
+ * The JNI layer of libgradclip-cpu checks every index, length and array type before native code touches
+ * memory (a heap view against the array length the table passes, as NativeKernels.Layout reads it from the
+ * array): bad tables are refused with status 1 and change nothing.
  */
 class NativeCpuLibraryTest {
     private static final int INVALID = 1;
@@ -23,7 +24,16 @@ class NativeCpuLibraryTest {
 
     private static int run(Object[] arrays, long[] addrs, long[] counts, int[] dtypes, int t0, int t1, long first, long nchunks,
                            int op, double[] params, double[] outD, int outOff, long[] outL) {
-        return NativeCpuLibrary.gccpu_jni_run(arrays, addrs, counts, dtypes, t0, t1, first, nchunks, op, 2, params, outD, outOff, outL);
+        return NativeCpuLibrary.gccpu_jni_run(arrays, addrs, counts, dtypes, lengthsOf(arrays), t0, t1, first, nchunks, op, 2, params,
+                outD, outOff, outL);
+    }
+
+    /** What NativeKernels.Table passes: each array's own length (0 for an off-heap tensor), null with no arrays. */
+    private static int[] lengthsOf(Object[] arrays) {
+        if (arrays == null) return null;
+        int[] n = new int[arrays.length];
+        for (int t = 0; t < n.length; t++) n[t] = arrays[t] == null ? 0 : java.lang.reflect.Array.getLength(arrays[t]);
+        return n;
     }
 
     @Test
@@ -107,6 +117,26 @@ class NativeCpuLibraryTest {
         assertEquals(0, run(arrays, new long[] {0}, new long[] {4}, new int[] {0}, 0, 1, 0, 1, clamp, bounds, null, 0, out));
         assertArrayEquals(new float[] {1, -1, 1, -1}, a);
         assertArrayEquals(new long[] {4, 0, 1}, out);
+    }
+
+    @Test
+    void anArrayTableNeedsTheLengthsOfItsArrays() {
+        float[] a = {5, -5, 7, -7};
+        double[] bounds = NativeKernels.bounds(-1, 1);
+        long[] out = new long[3];
+        int clamp = NativeCpuLibrary.OP_CLAMP;
+        // no lengths, lengths shorter than the tensor range, a negative length
+        assertEquals(INVALID, NativeCpuLibrary.gccpu_jni_run(new float[][] {a}, new long[] {0}, new long[] {4}, new int[] {0}, null,
+                0, 1, 0, 1, clamp, 2, bounds, null, 0, out));
+        assertEquals(INVALID, NativeCpuLibrary.gccpu_jni_run(new float[][] {a, a}, new long[] {0, 0}, new long[] {4, 4},
+                new int[] {0, 0}, new int[] {4}, 0, 2, 0, 2, clamp, 2, bounds, null, 0, out));
+        assertEquals(INVALID, NativeCpuLibrary.gccpu_jni_run(new float[][] {a}, new long[] {0}, new long[] {0}, new int[] {0},
+                new int[] {-1}, 0, 1, 0, 1, clamp, 2, bounds, null, 0, out));
+        // a view that fits the array but not the length passed for it
+        assertEquals(INVALID, NativeCpuLibrary.gccpu_jni_run(new float[][] {a}, new long[] {0}, new long[] {4}, new int[] {0},
+                new int[] {3}, 0, 1, 0, 1, clamp, 2, bounds, null, 0, out));
+        assertArrayEquals(new float[] {5, -5, 7, -7}, a);
+        assertArrayEquals(new long[3], out);
     }
 
     @Test
