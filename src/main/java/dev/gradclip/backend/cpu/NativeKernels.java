@@ -117,8 +117,6 @@ final class NativeKernels {
          */
         final int[] lengths;
         final boolean usable;
-        /** The table indices of the heap-array tensors, ascending. */
-        final int[] heapTensors;
         /** True when the set has no heap tensor: its passes give the glue no array table at all. */
         final boolean offHeapOnly;
         /**
@@ -134,7 +132,6 @@ final class NativeKernels {
             counts = new long[n];
             dtypes = new int[n];
             lengths = new int[n];
-            int[] heap = new int[n];
             int heapCount = 0;
             boolean ok = true;
             Class<?> heapClass = null;
@@ -163,13 +160,12 @@ final class NativeKernels {
                     ok = false; // device memory never reaches the CPU backend (checkSupported)
                 }
                 if (c != null) {
-                    heap[heapCount++] = t;
+                    heapCount++;
                     if (heapClass == null) heapClass = c;
                     else if (heapClass != c) mixed = true;
                 }
             }
             usable = ok;
-            heapTensors = java.util.Arrays.copyOf(heap, heapCount);
             offHeapOnly = heapCount == 0;
             heapArrayClass = mixed ? null : heapClass;
         }
@@ -177,14 +173,18 @@ final class NativeKernels {
 
     /**
      * The tensor table of one pass, as the JNI glue reads it: the set's {@link Layout} and its heap arrays.
-     * The arrays are gathered per pass, never kept: a table cached beyond its pass would keep a dropped
-     * set's gradients reachable.
+     * The arrays are gathered per call ({@link #gather}), by the thread that makes it, for that call's
+     * tensors only, and never kept beyond the pass: a table cached beyond its pass would keep a dropped
+     * set's gradients reachable. Gathering them all on the calling thread before the pass was a serial walk
+     * over every tensor (10,000 for many-small) while the pool threads waited (bench/NOTES.md item 33).
      */
     static final class Table {
         /**
          * Null when every tensor is off-heap (the glue then makes no JNI call per tensor to find arrays); a
          * {@code float[][]}, {@code short[][]} or {@code double[][]} when every heap tensor has that class
-         * ({@link Layout#heapArrayClass}), else an {@code Object[]}.
+         * ({@link Layout#heapArrayClass}), else an {@code Object[]}. Slot t holds tensor t's array once a
+         * call over t has gathered it; calls over disjoint ranges write disjoint slots (a tensor split
+         * between two calls gets the same array from both).
          */
         final Object @Nullable [] arrays;
         /** {@link Layout#lengths}, or null with {@link #arrays}. */
@@ -192,9 +192,11 @@ final class NativeKernels {
         final long[] addrs;
         final long[] counts;
         final int[] dtypes;
+        private final GradientSet set;
 
         /** The table of {@code set}, whose layout is {@code layout} (from the set's own plan). */
         Table(GradientSet set, Layout layout) {
+            this.set = set;
             addrs = layout.addrs;
             counts = layout.counts;
             dtypes = layout.dtypes;
@@ -208,12 +210,38 @@ final class NativeKernels {
             arrays = c == float[].class ? new float[n][] : c == short[].class ? new short[n][]
                     : c == double[].class ? new double[n][] : new Object[n];
             lengths = layout.lengths;
-            for (int t : layout.heapTensors) {
+        }
+
+        /**
+         * Puts the heap array of every tensor of {@code [t0, t1)} in {@link #arrays}, reading each array's
+         * length on the way. The glue pins a call's arrays one after another before running the kernel;
+         * HotSpot's GetPrimitiveArrayCritical reads each array's header (its class), and every JNI call is a
+         * thread-state transition that serializes memory accesses, so each header not in cache was a full
+         * memory latency (~75 ns a tensor: 0.75 ms per pass for 10,000 small tensors, half the pass, item 9).
+         * The loads here are independent, so the CPU overlaps their misses and the glue finds the headers
+         * cached.
+         */
+        void gather(int t0, int t1) {
+            Object[] a = arrays;
+            if (a == null) return;
+            int acc = 0;
+            for (int t = t0; t < t1; t++) {
                 Tensor x = set.get(t);
-                if (x instanceof Tensor.HeapFloats a) arrays[t] = a.array();
-                else if (x instanceof Tensor.HeapShorts a) arrays[t] = a.array();
-                else arrays[t] = ((Tensor.HeapDoubles) x).array();
+                if (x instanceof Tensor.HeapFloats h) {
+                    float[] f = h.array();
+                    a[t] = f;
+                    acc += f.length;
+                } else if (x instanceof Tensor.HeapShorts h) {
+                    short[] v = h.array();
+                    a[t] = v;
+                    acc += v.length;
+                } else if (x instanceof Tensor.HeapDoubles h) {
+                    double[] d = h.array();
+                    a[t] = d;
+                    acc += d.length;
+                }
             }
+            sink = acc;
         }
     }
 
@@ -225,27 +253,6 @@ final class NativeKernels {
     }
 
     private static volatile int sink;
-
-    /**
-     * Reads the length of every heap array of tensors {@code [t0, t1)} before the JNI call that pins them.
-     * The glue pins a call's arrays one after another before running the kernel; HotSpot's
-     * GetPrimitiveArrayCritical reads each array's header (its class), and every JNI call is a thread-state
-     * transition that serializes memory accesses, so each header not in cache was a full memory latency
-     * (~75 ns a tensor: 0.75 ms per pass for 10,000 small tensors, half the pass). The loads here are
-     * independent, so the CPU overlaps their misses and the glue finds the headers cached.
-     */
-    private static void touchHeaders(Table table, int t0, int t1) {
-        Object[] arrays = table.arrays;
-        if (arrays == null) return;
-        int acc = 0;
-        for (int t = t0; t < t1; t++) {
-            Object a = arrays[t];
-            if (a instanceof float[] f) acc += f.length;
-            else if (a instanceof short[] h) acc += h.length;
-            else if (a instanceof double[] d) acc += d.length;
-        }
-        sink = acc;
-    }
 
     /**
      * One pass over chunks {@code [from, to)} of the plan, in calls of bounded size. {@code partials}
@@ -263,7 +270,7 @@ final class NativeKernels {
             }
             int t0 = plan.tensorOf[c];
             int t1 = plan.tensorOf[end - 1] + 1;
-            if (t1 - t0 > 1) touchHeaders(table, t0, t1);
+            table.gather(t0, t1);
             long first = plan.startOf[c] / ChunkPlan.CHUNK;
             int rc = NativeCpuLibrary.gccpu_jni_run(table.arrays, table.addrs, table.counts, table.dtypes, table.lengths, t0, t1, first,
                     end - c, op, kind, params, partials, c, out);

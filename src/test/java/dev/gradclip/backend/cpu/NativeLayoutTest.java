@@ -39,10 +39,14 @@ class NativeLayoutTest {
             assertArrayEquals(new long[] {5, 12, 7, 8, 0}, l.counts);
             assertArrayEquals(new int[] {0, 0, 1, 3, 0}, l.dtypes);
             assertArrayEquals(new long[] {2, nb.address() + 16, 0, 1, 0}, l.addrs);
-            assertArrayEquals(new int[] {0, 2, 3, 4}, l.heapTensors);
             assertFalse(l.offHeapOnly);
 
             NativeKernels.Table t = new NativeKernels.Table(set, l);
+            for (Object a : t.arrays) assertNull(a, "the arrays are gathered per call, not when the table is made");
+            t.gather(0, 2);
+            assertSame(f, t.arrays[0]);
+            assertNull(t.arrays[2], "a call gathers its own tensors only");
+            t.gather(2, 5);
             assertSame(f, t.arrays[0]);
             assertNull(t.arrays[1], "off-heap memory is passed by address");
             assertSame(d, t.arrays[2]);
@@ -81,7 +85,6 @@ class NativeLayoutTest {
             GradientSet set = GradientSet.of(List.of(a.tensor(), b.tensor()));
             NativeKernels.Layout l = new ChunkPlan(set).nativeLayout(set);
             assertTrue(l.usable);
-            assertEquals(0, l.heapTensors.length);
             assertTrue(l.offHeapOnly);
             assertNull(new NativeKernels.Table(set, l).arrays, "the glue is given no array table to walk");
         }
@@ -104,7 +107,10 @@ class NativeLayoutTest {
         GradientSet set = GradientSet.of(ts);
         ChunkPlan plan = new ChunkPlan(set);
         assertNotNull(plan.nativeLayout(set));
-        assertNotNull(new NativeKernels.Table(set, plan.nativeLayout(set)).arrays[0]);
+        NativeKernels.Table table = new NativeKernels.Table(set, plan.nativeLayout(set));
+        table.gather(0, 1);
+        assertNotNull(table.arrays[0]);
+        table = null;
         ts = null;
         set = null;
         grads = null;
