@@ -92,12 +92,24 @@ int check_range(const gccpu_tensor* t, int64_t nt, int64_t first, int64_t nchunk
 
 // Many small tensors: the hardware prefetchers stop at every 4 KiB page and ramp up again slowly, so a
 // walk over 10,000 tensors of 1,000 fp32 waited about a memory latency at the start of each one
-// (bench/NOTES.md item 9). Whenever the walk reaches the last chunk of a tensor, the first
-// kPrefetchBytesPerTensor bytes of the tensors after it are prefetched until kPrefetchAheadBytes lie
-// ahead, never past the last chunk of the range (those tensors are the checked ones). A prefetch never
-// faults and changes no result.
+// (bench/NOTES.md item 9). The kernels prefetch GCCPU_STREAM_AHEAD_BYTES ahead of every line they work on,
+// and past the chunk's end when the walk says so (`ahead`, cpu_internal.h): for every chunk but a
+// tensor's last, and for a tensor's last when the next tensor follows it in memory (starts at most
+// kAdjacentGapBytes after its end: heap arrays allocated one after another, views of one buffer, small
+// mallocs), never past the range's last chunk. For a next tensor that lies elsewhere, whenever the walk
+// reaches the last chunk of a tensor, the first kPrefetchBytesPerTensor bytes of the tensors after it are
+// prefetched until kPrefetchAheadBytes lie ahead, never past the last chunk of the range (those tensors
+// are the checked ones). A prefetch never faults and changes no result (bench/NOTES.md item 35).
 constexpr int64_t kPrefetchBytesPerTensor = 4096;
 constexpr int64_t kPrefetchAheadBytes = 8192;
+constexpr uintptr_t kAdjacentGapBytes = 256;
+
+// True when b starts at most kAdjacentGapBytes after a's last byte (the kernels' own prefetch reaches it).
+inline bool follows(const gccpu_tensor& a, const gccpu_tensor& b) {
+  const uintptr_t end = reinterpret_cast<uintptr_t>(a.data) + static_cast<uintptr_t>(a.count * elem_size(a.dtype));
+  const uintptr_t start = reinterpret_cast<uintptr_t>(b.data);
+  return start >= end && start - end <= kAdjacentGapBytes;
+}
 
 class Prefetcher {
  public:
@@ -114,7 +126,8 @@ class Prefetcher {
       const gccpu_tensor& n = t[++last_];
       const int64_t m = head_bytes(n);
       const uintptr_t a = reinterpret_cast<uintptr_t>(n.data);
-      for (int64_t o = 0; o < m; o += 64) __builtin_prefetch(reinterpret_cast<const void*>(a + o), 1, 3);
+      if (!follows(t[last_ - 1], n))
+        for (int64_t o = 0; o < m; o += 64) __builtin_prefetch(reinterpret_cast<const void*>(a + o), 1, 3);
       bytes_ += m;
       chunks_ += chunks_of(n.count);
     }
@@ -131,16 +144,23 @@ class Prefetcher {
   int64_t chunks_ = 0;
 };
 
-// Calls f(tensor index, tensor, start, len) for every chunk of a checked range, in order.
+// Calls f(chunk index in the range, tensor index, tensor, start, len, ahead) for every chunk of a checked
+// range, in order (ahead: see above).
 template <class F> void walk(const gccpu_tensor* t, int64_t first, int64_t nchunks, F&& f) {
   int64_t ti = 0, k = first;
-  Prefetcher ahead;
+  Prefetcher heads;
   for (int64_t c = 0; c < nchunks; ++c, ++k) {
     while (k * GCCPU_CHUNK >= t[ti].count) { ++ti; k = 0; }
     const int64_t start = k * GCCPU_CHUNK;
     const int64_t rest = t[ti].count - start;
-    if (rest <= GCCPU_CHUNK) ahead.ahead_of(t, ti, nchunks - c - 1);
-    f(c, ti, t[ti], start, static_cast<int32_t>(rest < GCCPU_CHUNK ? rest : GCCPU_CHUNK));
+    const bool last_of_range = c + 1 == nchunks;
+    bool next_follows = !last_of_range;
+    if (rest <= GCCPU_CHUNK) {
+      heads.ahead_of(t, ti, nchunks - c - 1);
+      next_follows = !last_of_range && follows(t[ti], t[ti + 1]);
+    }
+    f(c, ti, t[ti], start, static_cast<int32_t>(rest < GCCPU_CHUNK ? rest : GCCPU_CHUNK),
+      next_follows ? static_cast<int32_t>(GCCPU_STREAM_AHEAD_BYTES) : 0);
   }
 }
 
@@ -161,8 +181,8 @@ GCCPU_API int gccpu_norms(const gccpu_tensor* tensors, int64_t ntensors, int64_t
   if (rc != GCCPU_OK) return rc;
   const KernelTable* k = active().load(std::memory_order_relaxed);
   int64_t nf = 0;
-  walk(tensors, first_chunk, nchunks, [&](int64_t c, int64_t, const gccpu_tensor& t, int64_t start, int32_t len) {
-    const double s = k->chunk_sum(t.data, t.dtype, start, len, kind);
+  walk(tensors, first_chunk, nchunks, [&](int64_t c, int64_t, const gccpu_tensor& t, int64_t start, int32_t len, int32_t ahead) {
+    const double s = k->chunk_sum(t.data, t.dtype, start, len, kind, ahead);
     partials[c] = s;
     // a finite sum of the terms proves every element finite; count only the other chunks
     if (!is_finite(s)) nf += k->count_nonfinite(t.data, t.dtype, start, len);
@@ -178,7 +198,7 @@ GCCPU_API int gccpu_count_nonfinite(const gccpu_tensor* tensors, int64_t ntensor
   if (rc != GCCPU_OK) return rc;
   const KernelTable* k = active().load(std::memory_order_relaxed);
   int64_t nf = 0;
-  walk(tensors, first_chunk, nchunks, [&](int64_t, int64_t, const gccpu_tensor& t, int64_t start, int32_t len) {
+  walk(tensors, first_chunk, nchunks, [&](int64_t, int64_t, const gccpu_tensor& t, int64_t start, int32_t len, int32_t) {
     nf += k->count_nonfinite(t.data, t.dtype, start, len);
   });
   *nonfinite += nf;
@@ -194,8 +214,8 @@ GCCPU_API int gccpu_clamp(const gccpu_tensor* tensors, int64_t ntensors, int64_t
   if (rc != GCCPU_OK) return rc;
   const KernelTable* k = active().load(std::memory_order_relaxed);
   int64_t clipped = 0, nf = 0, written = 0;
-  walk(tensors, first_chunk, nchunks, [&](int64_t, int64_t, const gccpu_tensor& t, int64_t start, int32_t len) {
-    written += k->clamp(t.data, t.dtype, start, len, bounds, &clipped, &nf);
+  walk(tensors, first_chunk, nchunks, [&](int64_t, int64_t, const gccpu_tensor& t, int64_t start, int32_t len, int32_t ahead) {
+    written += k->clamp(t.data, t.dtype, start, len, bounds, &clipped, &nf, ahead);
   });
   counts[0] += clipped;
   counts[1] += nf;
@@ -210,11 +230,11 @@ GCCPU_API int gccpu_scale(const gccpu_tensor* tensors, int64_t ntensors, int64_t
   if (rc != GCCPU_OK) return rc;
   const KernelTable* k = active().load(std::memory_order_relaxed);
   int64_t w = 0;
-  walk(tensors, first_chunk, nchunks, [&](int64_t, int64_t ti, const gccpu_tensor& t, int64_t start, int32_t len) {
+  walk(tensors, first_chunk, nchunks, [&](int64_t, int64_t ti, const gccpu_tensor& t, int64_t start, int32_t len, int32_t ahead) {
     const double s = scales[ti];
     const bool one = t.dtype == GCCPU_F64 ? s == 1.0 : static_cast<float>(s) == 1.0f;
     if (one) return;  // the applied scale is exactly 1: not touched
-    k->scale(t.data, t.dtype, start, len, s);
+    k->scale(t.data, t.dtype, start, len, s, ahead);
     w += len;
   });
   *written += w;

@@ -6,7 +6,7 @@
 // same set through the Java API. Not part of the build or the tests:
 //   D=src/main/cpp/cpu; g++ -O3 -std=c++17 -ffp-contract=off -fno-fast-math -fno-strict-aliasing -pthread
 //     -I$D $D/cpu_api.cpp $D/cpu_scalar.cpp $D/cpu_avx2.cpp $D/cpu_avx512.cpp src/test/cpp/cpu/api_many_small.cpp -o /tmp/api_many_small
-//   /tmp/api_many_small [tensors 10000] [elements 1000] [repetitions 200] [dtype 0 = fp32, 2 = fp16, 3 = bf16]
+//   /tmp/api_many_small [tensors 10000] [elements 1000] [repetitions 200] [dtype 0 = fp32, 2 = fp16, 3 = bf16] [gap: bytes between tensors, 0]
 #include <stdint.h>
 #include <algorithm>
 #include <chrono>
@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   const int T = argc > 1 ? atoi(argv[1]) : 10000, N = argc > 2 ? atoi(argv[2]) : 1000, reps = argc > 3 ? atoi(argv[3]) : 200;
   const int dt = argc > 4 ? atoi(argv[4]) : GCCPU_F32;
   const int es = dt == GCCPU_F32 ? 4 : 2;
-  const size_t stride = ((size_t)N * es + 16 + 7) / 8 * 8;
+  const size_t gap = argc > 5 ? strtoull(argv[5], nullptr, 10) : 0;  // bytes between tensors beyond the header
+  const size_t stride = ((size_t)N * es + 16 + gap + 7) / 8 * 8;
   char* mem = (char*)aligned_alloc(64, stride * T + 64);
   std::vector<char> pristine(stride * T);
   srand(1);

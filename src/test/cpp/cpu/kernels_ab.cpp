@@ -6,7 +6,8 @@
 // and a torch-like unconditional clamp loop. Reports min and median over the repetitions of the slower
 // thread's CPU time (wall time with AB_WALL=1): on a loaded machine CPU time is what stays comparable.
 // AB_MISALIGN=k offsets the fp32 buffer by k floats (4: 16 bytes, as heap arrays and malloc'd tensors are).
-// AB_RESTORE1=1 restores on one thread (as bench/ does). Not part of the build or the tests:
+// AB_RESTORE1=1 restores on one thread (as bench/ does). A and B must have the same KernelTable (the
+// `ahead` argument: a commit from bench/NOTES.md item 35 on). Not part of the build or the tests:
 //   git show HEAD:src/main/cpp/cpu/cpu_kernels.inc > /tmp/a.inc
 //   g++ -O3 -std=c++17 -ffp-contract=off -fno-fast-math -fno-strict-aliasing -pthread \
 //       -Isrc/main/cpp/cpu -DOLD_INC='"/tmp/a.inc"' -DNEW_INC='"cpu_kernels.inc"' \
@@ -73,6 +74,8 @@ __attribute__((noinline)) void torch_clamp512(float* __restrict b, int64_t from,
   for (int64_t i = from; i < to; ++i) { const float x = b[i]; const float t = x < lo ? lo : x; b[i] = hi < t ? hi : t; }
 }
 #pragma GCC pop_options
+// a chunk's `ahead` (cpu_internal.h): the next chunk of the thread's range follows it in memory
+#define AHEAD(c) ((c) + 1 < c1 ? GCCPU_STREAM_AHEAD_BYTES : 0)
 static double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 int64_t n;
@@ -165,33 +168,33 @@ int main(int argc, char** argv) {
     const gccpu::KernelTable* t = T[k];
     ops.push_back({std::string(TN[k]) + " clip(norms+scale)", [&, t] {
       double a = par([&, t](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) part[c] = t->chunk_sum(work, GCCPU_F32, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 2); });
+      for (int64_t c = c0; c < c1; ++c) part[c] = t->chunk_sum(work, GCCPU_F32, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 2, AHEAD(c)); });
       return a + par([&, t](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) t->scale(work, GCCPU_F32, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 0.5); }); }, {}});
+      for (int64_t c = c0; c < c1; ++c) t->scale(work, GCCPU_F32, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 0.5, AHEAD(c)); }); }, {}});
     std::string p = TN[k];
     ops.push_back({p + " norms L2", [&, t] { return par([&, t](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) part[c] = t->chunk_sum(work, GCCPU_F32, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 2); }); }, {}});
+      for (int64_t c = c0; c < c1; ++c) part[c] = t->chunk_sum(work, GCCPU_F32, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 2, AHEAD(c)); }); }, {}});
     ops.push_back({p + " scale .5", [&, t] { return par([&, t](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) t->scale(work, GCCPU_F32, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 0.5); }); }, {}});
+      for (int64_t c = c0; c < c1; ++c) t->scale(work, GCCPU_F32, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 0.5, AHEAD(c)); }); }, {}});
     for (double frac : {0.0, 0.01, 0.05, 0.3, 0.9}) {
       const double bd = 1.0 - frac;
       ops.push_back({p + " clamp " + std::to_string((int)(frac * 100)) + "%", [&, t, bd] {
         gccpu_bounds B{-bd, bd, (float)-bd, (float)bd, 0, 0, 0, 0};
         return par([&, t](int64_t c0, int64_t c1) { int64_t cl = 0, nf = 0;
-          for (int64_t c = c0; c < c1; ++c) t->clamp(work, GCCPU_F32, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), &B, &cl, &nf); }); }, {}});
+          for (int64_t c = c0; c < c1; ++c) t->clamp(work, GCCPU_F32, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), &B, &cl, &nf, AHEAD(c)); }); }, {}});
     }
     ops.push_back({p + " bf16 L2", [&, t] { return par([&, t](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) part[c] = t->chunk_sum(hw, GCCPU_BF16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 2); }); }, {}});
+      for (int64_t c = c0; c < c1; ++c) part[c] = t->chunk_sum(hw, GCCPU_BF16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 2, AHEAD(c)); }); }, {}});
     ops.push_back({p + " f16 L2", [&, t] { return par([&, t](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) part[c] = t->chunk_sum(hw, GCCPU_F16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 2); }); }, {}});
+      for (int64_t c = c0; c < c1; ++c) part[c] = t->chunk_sum(hw, GCCPU_F16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 2, AHEAD(c)); }); }, {}});
     ops.push_back({p + " f16 scale", [&, t] { return par([&, t](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) t->scale(hw, GCCPU_F16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 0.5); }); }, {}});
+      for (int64_t c = c0; c < c1; ++c) t->scale(hw, GCCPU_F16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 0.5, AHEAD(c)); }); }, {}});
     ops.push_back({p + " bf16 scale", [&, t] { return par([&, t](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) t->scale(hw, GCCPU_BF16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 0.5); }); }, {}});
+      for (int64_t c = c0; c < c1; ++c) t->scale(hw, GCCPU_BF16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), 0.5, AHEAD(c)); }); }, {}});
     ops.push_back({p + " bf16 clamp 5%", [&, t] {
         gccpu_bounds B{-0.95, 0.95, -0.95f, 0.95f, 0, 0, 0xbf73, 0x3f73};
         return par([&, t](int64_t c0, int64_t c1) { int64_t cl = 0, nf = 0;
-          for (int64_t c = c0; c < c1; ++c) t->clamp(hw, GCCPU_BF16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), &B, &cl, &nf); }); }, {}});
+          for (int64_t c = c0; c < c1; ++c) t->clamp(hw, GCCPU_BF16, c * GCCPU_CHUNK, (int32_t)std::min<int64_t>(GCCPU_CHUNK, n - c * GCCPU_CHUNK), &B, &cl, &nf, AHEAD(c)); }); }, {}});
   }
   std::vector<Op*> sel;
   for (auto& o : ops) if (only.empty() || o.name.find(only) != std::string::npos || o.name.rfind("floor", 0) == 0 || o.name.rfind("torch", 0) == 0) sel.push_back(&o);
