@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include "cpu_internal.h"
 
 namespace gccpu {
@@ -93,74 +94,107 @@ int check_range(const gccpu_tensor* t, int64_t nt, int64_t first, int64_t nchunk
 // Many small tensors: the hardware prefetchers stop at every 4 KiB page and ramp up again slowly, so a
 // walk over 10,000 tensors of 1,000 fp32 waited about a memory latency at the start of each one
 // (bench/NOTES.md item 9). The kernels prefetch GCCPU_STREAM_AHEAD_BYTES ahead of every line they work on,
-// and past the chunk's end when the walk says so (`ahead`, cpu_internal.h): for every chunk but a
-// tensor's last, and for a tensor's last when the next tensor follows it in memory (starts at most
-// kAdjacentGapBytes after its end: heap arrays allocated one after another, views of one buffer, small
-// mallocs), never past the range's last chunk. For a next tensor that lies elsewhere, whenever the walk
-// reaches the last chunk of a tensor, the first kPrefetchBytesPerTensor bytes of the tensors after it are
-// prefetched until kPrefetchAheadBytes lie ahead, never past the last chunk of the range (those tensors
-// are the checked ones). A prefetch never faults and changes no result (bench/NOTES.md item 35).
+// and past the chunk's end when the walk says so (`ahead`, cpu_internal.h): for every chunk but the last
+// of a tensor's part in the range, and for that one when the next part visited follows it in memory
+// (starts at most kAdjacentGapBytes after its end: heap arrays allocated one after another, views of one
+// buffer, small mallocs). A next part that lies elsewhere has its first kPrefetchBytesPerTensor bytes
+// prefetched by the walk (Heads) when the walk reaches the last chunk of the parts before it, until
+// kPrefetchAheadBytes lie ahead. A prefetch never faults and changes no result (bench/NOTES.md item 35).
+//
+// The walk visits a range's tensors in blocks of kVisitBlock, each block in table order when every part
+// follows the one before it in memory, else in the order of their addresses. A JVM's collector copies an
+// array of arrays' elements in reverse order, in runs (10,000 float[1000] after a collection: 64 % of
+// them adjacent in descending order, the rest in runs of either order; item 35), and walked in table
+// order those tensors rarely follow one another. Every result is stored by chunk index (norm partials)
+// or is element-wise (clamp, scale), and the tensors of a call do not overlap (gradclip_cpu.h), so the
+// order of the visits changes no bit.
 constexpr int64_t kPrefetchBytesPerTensor = 4096;
 constexpr int64_t kPrefetchAheadBytes = 8192;
 constexpr uintptr_t kAdjacentGapBytes = 256;
+constexpr int kVisitBlock = 128;
 
-// True when b starts at most kAdjacentGapBytes after a's last byte (the kernels' own prefetch reaches it).
-inline bool follows(const gccpu_tensor& a, const gccpu_tensor& b) {
-  const uintptr_t end = reinterpret_cast<uintptr_t>(a.data) + static_cast<uintptr_t>(a.count * elem_size(a.dtype));
-  const uintptr_t start = reinterpret_cast<uintptr_t>(b.data);
+// Chunks [k0, k1) of tensor ti, the first of them chunk c0 of the range.
+struct Visit {
+  int64_t ti, k0, k1, c0;
+};
+// The address of element min(k * GCCPU_CHUNK, count) of x.
+inline uintptr_t chunk_address(const gccpu_tensor& x, int64_t k) {
+  const int64_t e = k * GCCPU_CHUNK < x.count ? k * GCCPU_CHUNK : x.count;
+  return reinterpret_cast<uintptr_t>(x.data) + static_cast<uintptr_t>(e * elem_size(x.dtype));
+}
+inline uintptr_t begin_of(const gccpu_tensor* t, const Visit& v) { return chunk_address(t[v.ti], v.k0); }
+inline uintptr_t end_of(const gccpu_tensor* t, const Visit& v) { return chunk_address(t[v.ti], v.k1); }
+// True when b's bytes start at most kAdjacentGapBytes after a's end (the kernels' own prefetch reaches them).
+inline bool follows(const gccpu_tensor* t, const Visit& a, const Visit& b) {
+  const uintptr_t end = end_of(t, a), start = begin_of(t, b);
   return start >= end && start - end <= kAdjacentGapBytes;
 }
 
-class Prefetcher {
+// The first bytes of the next visits of a block that do not follow the visit before them.
+class Heads {
  public:
-  // Called before the chunk that ends tensor ti, with `left` chunks of the range after that one.
-  void ahead_of(const gccpu_tensor* t, int64_t ti, int64_t left) {
-    for (; walked_ < ti; ++walked_) {  // forget the tensors the walk has reached
-      if (walked_ + 1 <= last_) {
-        bytes_ -= head_bytes(t[walked_ + 1]);
-        chunks_ -= chunks_of(t[walked_ + 1].count);
+  // Called before the last chunk of visit j of the block v[0, m).
+  void before_last_chunk(const gccpu_tensor* t, const Visit* v, int m, int j) {
+    for (; reached_ < j; ++reached_)  // forget the visits the walk has reached
+      if (reached_ + 1 <= last_) bytes_ -= head_bytes(t, v[reached_ + 1]);
+    if (last_ < j) last_ = j;
+    while (bytes_ < kPrefetchAheadBytes && last_ + 1 < m) {
+      ++last_;
+      const int64_t n = head_bytes(t, v[last_]);
+      if (!follows(t, v[last_ - 1], v[last_])) {
+        const uintptr_t a = begin_of(t, v[last_]);
+        for (int64_t o = 0; o < n; o += 64) __builtin_prefetch(reinterpret_cast<const void*>(a + o), 1, 3);
       }
-    }
-    if (last_ < ti) last_ = ti;
-    while (bytes_ < kPrefetchAheadBytes && chunks_ < left) {
-      const gccpu_tensor& n = t[++last_];
-      const int64_t m = head_bytes(n);
-      const uintptr_t a = reinterpret_cast<uintptr_t>(n.data);
-      if (!follows(t[last_ - 1], n))
-        for (int64_t o = 0; o < m; o += 64) __builtin_prefetch(reinterpret_cast<const void*>(a + o), 1, 3);
-      bytes_ += m;
-      chunks_ += chunks_of(n.count);
+      bytes_ += n;
     }
   }
 
  private:
-  static int64_t head_bytes(const gccpu_tensor& n) {
-    const int64_t b = n.count < kPrefetchBytesPerTensor ? n.count * elem_size(n.dtype) : kPrefetchBytesPerTensor;
+  static int64_t head_bytes(const gccpu_tensor* t, const Visit& v) {
+    const int64_t b = static_cast<int64_t>(end_of(t, v) - begin_of(t, v));
     return b < kPrefetchBytesPerTensor ? b : kPrefetchBytesPerTensor;
   }
-  int64_t walked_ = 0;  // the tensor of the last call
-  int64_t last_ = 0;    // tensors (walked_, last_] are prefetched: bytes_ bytes, chunks_ chunks
+  int reached_ = 0;  // the visit of the last call
+  int last_ = 0;     // visits (reached_, last_] are prefetched: bytes_ bytes
   int64_t bytes_ = 0;
-  int64_t chunks_ = 0;
 };
 
-// Calls f(chunk index in the range, tensor index, tensor, start, len, ahead) for every chunk of a checked
-// range, in order (ahead: see above).
+// Calls f(chunk index in the range, tensor index, tensor, start, len, ahead) once for every chunk of a
+// checked range (ahead and the order: see above).
 template <class F> void walk(const gccpu_tensor* t, int64_t first, int64_t nchunks, F&& f) {
-  int64_t ti = 0, k = first;
-  Prefetcher heads;
-  for (int64_t c = 0; c < nchunks; ++c, ++k) {
-    while (k * GCCPU_CHUNK >= t[ti].count) { ++ti; k = 0; }
-    const int64_t start = k * GCCPU_CHUNK;
-    const int64_t rest = t[ti].count - start;
-    const bool last_of_range = c + 1 == nchunks;
-    bool next_follows = !last_of_range;
-    if (rest <= GCCPU_CHUNK) {
-      heads.ahead_of(t, ti, nchunks - c - 1);
-      next_follows = !last_of_range && follows(t[ti], t[ti + 1]);
+  Visit v[kVisitBlock];
+  int64_t ti = 0, k = first, c = 0;
+  while (c < nchunks) {
+    int m = 0;
+    for (; m < kVisitBlock && c < nchunks; ++m) {
+      while (k >= chunks_of(t[ti].count)) {
+        ++ti;
+        k = 0;
+      }
+      const int64_t left = chunks_of(t[ti].count) - k;
+      const int64_t take = left < nchunks - c ? left : nchunks - c;
+      v[m] = Visit{ti, k, k + take, c};
+      c += take;
+      k += take;
     }
-    f(c, ti, t[ti], start, static_cast<int32_t>(rest < GCCPU_CHUNK ? rest : GCCPU_CHUNK),
-      next_follows ? static_cast<int32_t>(GCCPU_STREAM_AHEAD_BYTES) : 0);
+    bool in_order = true;
+    for (int j = 0; j + 1 < m && in_order; ++j) in_order = follows(t, v[j], v[j + 1]);
+    if (!in_order) std::sort(v, v + m, [t](const Visit& a, const Visit& b) { return begin_of(t, a) < begin_of(t, b); });
+    Heads heads;
+    for (int j = 0; j < m; ++j) {
+      const gccpu_tensor& x = t[v[j].ti];
+      for (int64_t kk = v[j].k0; kk < v[j].k1; ++kk) {
+        const int64_t start = kk * GCCPU_CHUNK;
+        const int64_t rest = x.count - start;
+        bool next_follows = true;  // the tensor's next chunk
+        if (kk + 1 == v[j].k1) {
+          heads.before_last_chunk(t, v, m, j);
+          next_follows = j + 1 < m && follows(t, v[j], v[j + 1]);
+        }
+        f(v[j].c0 + (kk - v[j].k0), v[j].ti, x, start, static_cast<int32_t>(rest < GCCPU_CHUNK ? rest : GCCPU_CHUNK),
+          next_follows ? static_cast<int32_t>(GCCPU_STREAM_AHEAD_BYTES) : 0);
+      }
+    }
   }
 }
 

@@ -15,6 +15,10 @@
  *
  * Every entry point checks its arguments (null pointers, negative sizes, unknown dtypes, a range past the
  * table's last chunk) and returns GCCPU_ERR_INVALID_ARGUMENT without touching memory when they are bad.
+ *
+ * The tensors of one call must not overlap in memory (not checked: dev.gradclip.GradientSet refuses
+ * overlapping views). A call may visit its chunks in any order (by address, for prefetching); every
+ * result is per chunk (partials[c]) or per element, so the order changes no bit.
  */
 #ifndef GRADCLIP_CPU_H
 #define GRADCLIP_CPU_H

@@ -6,7 +6,7 @@
 // same set through the Java API. Not part of the build or the tests:
 //   D=src/main/cpp/cpu; g++ -O3 -std=c++17 -ffp-contract=off -fno-fast-math -fno-strict-aliasing -pthread
 //     -I$D $D/cpu_api.cpp $D/cpu_scalar.cpp $D/cpu_avx2.cpp $D/cpu_avx512.cpp src/test/cpp/cpu/api_many_small.cpp -o /tmp/api_many_small
-//   /tmp/api_many_small [tensors 10000] [elements 1000] [repetitions 200] [dtype 0 = fp32, 2 = fp16, 3 = bf16] [gap: bytes between tensors, 0]
+//   /tmp/api_many_small [tensors 10000] [elements 1000] [repetitions 200] [dtype 0 = fp32, 2 = fp16, 3 = bf16] [gap: bytes between tensors, 0] [order: fwd, or rev: descending addresses]
 #include <stdint.h>
 #include <algorithm>
 #include <chrono>
@@ -29,7 +29,9 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < pristine.size() / 2; ++i) { uint16_t v = (uint16_t)(rand() & 0x3fff); memcpy(&pristine[2*i], &v, 2); }
   if (dt == GCCPU_F32) for (int t = 0; t < T; ++t) for (int i = 0; i < N; ++i) { float f = (float)((rand() % 2001) - 1000) / 500.f; memcpy(&pristine[t * stride + 16 + 4 * i], &f, 4); }
   std::vector<gccpu_tensor> tab(T);
-  for (int t = 0; t < T; ++t) tab[t] = gccpu_tensor{mem + t * stride + 16, N, dt, 0};
+  // "rev": tensor t at the place of tensor T-1-t, as a JVM's collector leaves an array of arrays' elements
+  const bool rev = argc > 6 && strcmp(argv[6], "rev") == 0;
+  for (int t = 0; t < T; ++t) tab[t] = gccpu_tensor{mem + (size_t)(rev ? T - 1 - t : t) * stride + 16, N, dt, 0};
   gccpu_bounds b{};
   b.lo64 = -1.96; b.hi64 = 1.96; b.lo32 = -1.96f; b.hi32 = 1.96f; b.lo16 = 0xbfd7; b.hi16 = 0x3fd7; b.lobf = 0xbffb; b.hibf = 0x3ffb;
   const char* ops[] = {"clamp", "norms"};

@@ -320,6 +320,91 @@ void run_case(std::mt19937_64& r, const std::vector<int64_t>& sizes, int dt, int
   }
 }
 
+// The tensors of one arena, 16 bytes apart, in table order (ascending addresses) or in reverse (tensor
+// i+1 just below tensor i, as a JVM's collector leaves an array of arrays' elements): the walk prefetches
+// past a chunk's end into a tensor that follows and visits a block of tensors in their memory order
+// (cpu_api.cpp). Norm partials (two calls split at a random chunk; a NaN partial as NaN), clamp counts and
+// memory, and scale memory must equal those of the same tensors in separate buffers, bit for bit, on every
+// path.
+void arena_case(std::mt19937_64& r, const std::vector<int64_t>& sizes, int dt, int values, bool descending) {
+  const size_t T = sizes.size();
+  std::vector<Buf> base(T);
+  for (size_t i = 0; i < T; ++i) fill(base[i], dt, sizes[i], values, r);
+  std::vector<size_t> off(T);
+  size_t at = 64;
+  for (size_t j = 0; j < T; ++j) {
+    const size_t i = descending ? T - 1 - j : j;
+    off[i] = at;
+    at += (static_cast<size_t>(sizes[i]) * static_cast<size_t>(esize(dt)) + 15) / 16 * 16 + 16;
+  }
+  std::vector<unsigned char> arena(at + 64);
+  auto arena_table = [&] {
+    std::vector<gccpu_tensor> t(T);
+    for (size_t i = 0; i < T; ++i) {
+      std::memcpy(arena.data() + off[i], base[i].data(), static_cast<size_t>(sizes[i]) * static_cast<size_t>(esize(dt)));
+      t[i] = gccpu_tensor{arena.data() + off[i], sizes[i], dt, 0};
+    }
+    return t;
+  };
+  auto same_tensors = [&](std::vector<Buf>& bufs) {
+    for (size_t i = 0; i < T; ++i)
+      if (std::memcmp(arena.data() + off[i], bufs[i].data(), static_cast<size_t>(sizes[i]) * static_cast<size_t>(esize(dt))) != 0) return false;
+    return true;
+  };
+  int64_t total = 0;
+  for (int64_t n : sizes) total += chunks_of(n);
+  const char* order = descending ? "descending" : "ascending";
+  for (int isa = GCCPU_ISA_SCALAR; isa <= GCCPU_ISA_AVX512; ++isa) {
+    if (!gccpu_isa_supported(isa)) continue;
+    gccpu_set_isa(isa);
+    for (int kind = 1; kind <= 3; ++kind) {
+      std::vector<Buf> bufs = base;
+      auto tb = table(bufs);
+      auto ta = arena_table();
+      std::vector<double> want(static_cast<size_t>(total) + 1, -1.0), got(static_cast<size_t>(total) + 1, -1.0);
+      int64_t nfw = 0, nfg = 0;
+      CHECK(gccpu_norms(tb.data(), static_cast<int64_t>(T), 0, total, kind, want.data(), &nfw) == GCCPU_OK, "arena norms rc");
+      const int64_t split = static_cast<int64_t>(r() % static_cast<uint64_t>(total + 1));
+      int64_t ti = 0, acc = 0;
+      while (ti < static_cast<int64_t>(T) && acc + chunks_of(ta[ti].count) <= split) acc += chunks_of(ta[ti++].count);
+      CHECK(gccpu_norms(ta.data(), static_cast<int64_t>(T), 0, split, kind, got.data(), &nfg) == GCCPU_OK, "arena norms rc 1");
+      if (split < total)
+        CHECK(gccpu_norms(ta.data() + ti, static_cast<int64_t>(T) - ti, split - acc, total - split, kind, got.data() + split, &nfg) == GCCPU_OK,
+              "arena norms rc 2");
+      bool same = nfw == nfg && got[static_cast<size_t>(total)] == -1.0;
+      // a NaN partial only as NaN, as everywhere here: docs/canonical-reduction.md makes NaN partials canonical
+      // (which NaN operand an add returns is the compiler's choice of operand order)
+      for (int64_t c = 0; c < total; ++c) {
+        const double w = want[static_cast<size_t>(c)], g = got[static_cast<size_t>(c)];
+        same = same && (dbits(w) == dbits(g) || (w != w && g != g));
+      }
+      CHECK(same, "arena (%s) norms isa=%s dt=%d kind=%d: partials differ from separate buffers", order, gccpu_isa_name(isa), dt, kind);
+    }
+    {
+      gccpu_bounds B{-0.5, 0.75, -0.5f, 0.75f, ref_f2h(-0.5f), ref_f2h(0.75f), ref_f2b(-0.5f), ref_f2b(0.75f)};
+      std::vector<Buf> bufs = base;
+      auto tb = table(bufs);
+      auto ta = arena_table();
+      int64_t cw[3] = {0, 0, 0}, cg[3] = {0, 0, 0};
+      CHECK(gccpu_clamp(tb.data(), static_cast<int64_t>(T), 0, total, &B, cw) == GCCPU_OK, "arena clamp rc");
+      CHECK(gccpu_clamp(ta.data(), static_cast<int64_t>(T), 0, total, &B, cg) == GCCPU_OK, "arena clamp rc");
+      CHECK(cw[0] == cg[0] && cw[1] == cg[1] && cw[2] == cg[2] && same_tensors(bufs), "arena (%s) clamp isa=%s dt=%d differs", order,
+            gccpu_isa_name(isa), dt);
+    }
+    {
+      std::vector<double> sc(T);
+      for (auto& v : sc) v = r() % 4 == 0 ? 1.0 : 1.5;
+      std::vector<Buf> bufs = base;
+      auto tb = table(bufs);
+      auto ta = arena_table();
+      int64_t ww = 0, wg = 0;
+      CHECK(gccpu_scale(tb.data(), static_cast<int64_t>(T), 0, total, sc.data(), &ww) == GCCPU_OK, "arena scale rc");
+      CHECK(gccpu_scale(ta.data(), static_cast<int64_t>(T), 0, total, sc.data(), &wg) == GCCPU_OK, "arena scale rc");
+      CHECK(ww == wg && same_tensors(bufs), "arena (%s) scale isa=%s dt=%d differs", order, gccpu_isa_name(isa), dt);
+    }
+  }
+}
+
 // Every fp16 and bf16 bit pattern through the lane loops that read 16-bit rows in place (rows 1-4 of a
 // chunk), bit for bit against the reference on every ISA. One tensor per exponent field: rows 1-4 hold
 // that binade's patterns (both signs) cycled, the other rows +0.0, so each lane adds terms of one binade
@@ -664,6 +749,14 @@ int main(int argc, char** argv) {
     for (auto& n : sizes) n = small[r() % 9];
     run_case(r, sizes, dt, static_cast<int>(r() % 6), "many small");
   }
+  // tensors one after another in one arena, ascending and descending (more than one visit block of 128)
+  for (int dt = 0; dt < 4; ++dt)
+    for (int descending = 0; descending < 2; ++descending) {
+      const int64_t sizes_of[] = {0, 1, 17, 1000, 1000, 1000, 4097, C + 5};
+      std::vector<int64_t> sizes(quick ? 150 : 300);
+      for (auto& n : sizes) n = sizes_of[r() % 8];
+      arena_case(r, sizes, dt, static_cast<int>(r() % 6), descending != 0);
+    }
   const int random_cases = quick ? 150 : 1500;
   for (int i = 0; i < random_cases; ++i) {
     std::vector<int64_t> sizes(r() % 7);
