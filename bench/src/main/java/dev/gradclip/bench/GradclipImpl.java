@@ -96,7 +96,7 @@ final class GradclipImpl implements Harness.Impl {
         for (int t = 0; t < pristine.length; t++) {
             Object src = pristine[t];
             switch (layout) {
-                case "heap" -> System.arraycopy(src, 0, heap[t], 0, java.lang.reflect.Array.getLength(src));
+                case "heap" -> HeapRestore.copy(src, heap[t]);
                 case "native" -> {
                     // a JavaCPP view of the buffer (the anonymous subclass may set Pointer's protected fields)
                     long at = natives[t].address();

@@ -24,7 +24,7 @@ final class NaiveImpl implements Harness.Impl {
 
     @Override
     public void restore(Object[] pristine) {
-        for (int t = 0; t < data.length; t++) System.arraycopy(pristine[t], 0, data[t], 0, data[t].length);
+        for (int t = 0; t < data.length; t++) HeapRestore.copy(pristine[t], data[t]);
     }
 
     private static double sumSquares(float[] a) {
