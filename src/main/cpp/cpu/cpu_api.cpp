@@ -18,8 +18,8 @@ bool cpu_has(int isa) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     case GCCPU_ISA_AVX2:
       __builtin_cpu_init();
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("bmi2") &&
-             __builtin_cpu_supports("popcnt");
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
+             __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
     case GCCPU_ISA_AVX512:
       // libgcc also checks XCR0 (the OS saves the zmm/k state) before reporting avx512*
       __builtin_cpu_init();

@@ -9,9 +9,9 @@
  * processes a whole range, not one tensor.
  *
  * Results are bit for bit those of the canonical order: fp64 lanes, 1,024 lanes per chunk, the fixed
- * fold tree; no FMA contraction (-ffp-contract=off; the explicit fused a + d*d of the AVX-512 L2 rows
+ * fold tree; no FMA contraction (-ffp-contract=off; the explicit fused a + d*d of the SIMD L2 kernels
  * is used only where d*d is exact, which gives the same bits, see README.md). The instruction set is chosen once at run time
- * (AVX-512, AVX2 + F16C, or portable C++), overridable by GRADCLIP_CPU_ISA=scalar|avx2|avx512 in the
+ * (AVX-512, AVX2 + FMA + F16C, or portable C++), overridable by GRADCLIP_CPU_ISA=scalar|avx2|avx512 in the
  * environment or gccpu_set_isa(); every path gives the same bits.
  *
  * Every entry point checks its arguments (null pointers, negative sizes, unknown dtypes, a range past the

@@ -49,7 +49,7 @@ namespace B5 { namespace gccpu { using ::gccpu::KernelTable; }
 #undef GCCPU_MASKED_STORE
 #pragma GCC pop_options
 #pragma GCC push_options
-#pragma GCC target("avx2,f16c,bmi,bmi2,popcnt")
+#pragma GCC target("avx2,fma,f16c,bmi,bmi2,popcnt")
 #define GCCPU_ISA_ID GCCPU_ISA_AVX2
 #define GCCPU_VEC 8
 #define GCCPU_MASKED_STORE 0

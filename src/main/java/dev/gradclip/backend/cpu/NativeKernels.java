@@ -7,7 +7,7 @@ import dev.gradclip.internal.HalfFloats;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The native path of the CPU backend's chunk passes: {@code libgradclip-cpu} (AVX-512, AVX2 + F16C or
+ * The native path of the CPU backend's chunk passes: {@code libgradclip-cpu} (AVX-512, AVX2 + FMA + F16C or
  * portable C++, chosen at run time), bit for bit the Java reference ({@link ChunkKernels}). The chunk plan
  * and the threads stay in {@link ChunkRunner}; each thread hands its contiguous range of chunks to native
  * code in a few calls (each call bounded by {@link #MAX_ELEMENTS_PER_CALL} elements and
